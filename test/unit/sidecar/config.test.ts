@@ -1,0 +1,61 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadSidecarConfig, parseSidecarConfig } from "../../../sidecar/config.js";
+
+const stub = "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUv";
+
+test("a full config parses, with defaults filled and names normalized", () => {
+  const config = parseSidecarConfig({
+    egress: { allow: ["API.GitHub.com.", "*.github.com"], allowPrivate: ["10.0.0.0/8", "fd00::/8", "127.0.0.1"] },
+    credentials: [{ name: "anthropic", stub, hosts: ["api.anthropic.com"], source: { file: { path: "/s/key" } } }],
+  });
+  assert.deepEqual(config.egress.allow, ["api.github.com", "*.github.com"]);
+  assert.deepEqual(config.credentials[0]?.inject, { headers: ["authorization"], body: false });
+  assert.equal(config.caDir, "/var/run/agentbox/ca");
+  assert.equal(config.upstreamCaFile, undefined);
+});
+
+test("vault source and explicit inject are accepted", () => {
+  const config = parseSidecarConfig({
+    credentials: [{
+      name: "gh", stub: "ghp_0123456789abcdefghijklmnopqrstuvwxyz", hosts: ["*.github.com"],
+      inject: { headers: ["Authorization", "X-Token"], body: true },
+      source: { vault: { path: "kv/data/gh", key: "token" } },
+    }],
+  });
+  assert.deepEqual(config.credentials[0]?.inject.headers, ["authorization", "x-token"]);
+});
+
+const invalid: Array<[string, unknown, RegExp]> = [
+  ["unknown top-level key", { egres: {} }, /egres/],
+  ["IP literal in allow", { egress: { allow: ["10.0.0.1"] } }, /egress\.allow\.0/],
+  ["unicode host", { egress: { allow: ["gïthub.com"] } }, /not a DNS name/],
+  ["bad CIDR", { egress: { allowPrivate: ["10.0.0.0/33"] } }, /address range/],
+  ["short stub", { credentials: [{ name: "a", stub: "short", hosts: ["a.com"], source: { file: { path: "/x" } } }] }, /16 characters/],
+  ["no hosts", { credentials: [{ name: "a", stub, hosts: [], source: { file: { path: "/x" } } }] }, /hosts/],
+  ["two sources", { credentials: [{ name: "a", stub, hosts: ["a.com"], source: { file: { path: "/x" }, vault: { path: "p", key: "k" } } }] }, /source/],
+  ["duplicate names", { credentials: [
+    { name: "a", stub, hosts: ["a.com"], source: { file: { path: "/x" } } },
+    { name: "a", stub: stub + "X", hosts: ["a.com"], source: { file: { path: "/x" } } },
+  ] }, /duplicate credential name "a"[\s\S]*overlaps/],
+];
+
+for (const [name, value, message] of invalid) {
+  test(`rejected: ${name}`, () => {
+    assert.throws(() => parseSidecarConfig(value), message);
+  });
+}
+
+test("loadSidecarConfig reads a file and names it in errors", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "sidecar-config-"));
+  const good = join(dir, "good.json");
+  await writeFile(good, JSON.stringify({ egress: { allow: ["example.com"] } }));
+  assert.deepEqual((await loadSidecarConfig(good)).egress.allow, ["example.com"]);
+  const bad = join(dir, "bad.json");
+  await writeFile(bad, "{not json");
+  await assert.rejects(loadSidecarConfig(bad), /bad\.json is not valid JSON/);
+  await assert.rejects(loadSidecarConfig(join(dir, "missing.json")), /cannot read sidecar config/);
+});
