@@ -1,0 +1,110 @@
+# Writes the components' configuration files (sourced by up.sh; rewritten on every up).
+# shellcheck shell=bash
+
+write_configs() {
+  mkdir -p "$STATE" "$CNI_CONF_DIR" "$CNI_DATA_DIR" "$KUBELET_ROOT" "$CONTAINERD_ROOT" "$CONTAINERD_STATE"
+
+  cat >"$STATE/containerd.toml" <<CFG
+version = 2
+root = "$CONTAINERD_ROOT"
+state = "$CONTAINERD_STATE"
+[grpc]
+  address = "$CONTAINERD_SOCK"
+[ttrpc]
+  address = "$CONTAINERD_SOCK.ttrpc"
+[debug]
+  address = "$CONTAINERD_SOCK.debug"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$PAUSE_IMAGE"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$CNI_CONF_DIR"
+CFG
+
+  cat >"$CNI_CONF_DIR/10-agentbox.conflist" <<CFG
+{
+  "cniVersion": "1.0.0",
+  "name": "agentbox",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "$CNI_BRIDGE",
+      "isGateway": true,
+      "ipMasq": true,
+      "hairpinMode": true,
+      "ipam": {
+        "type": "host-local",
+        "ranges": [[{ "subnet": "$NODE_POD_CIDR" }]],
+        "routes": [{ "dst": "0.0.0.0/0" }],
+        "dataDir": "$CNI_DATA_DIR/networks"
+      }
+    },
+    { "type": "portmap", "capabilities": { "portMappings": true } }
+  ]
+}
+CFG
+
+  cat >"$STATE/kubelet.yaml" <<CFG
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+authentication:
+  anonymous: {enabled: false}
+  webhook: {enabled: true}
+  x509: {clientCAFile: $PKI/ca.crt}
+authorization: {mode: Webhook}
+cgroupDriver: cgroupfs
+containerRuntimeEndpoint: unix://$CONTAINERD_SOCK
+clusterDomain: cluster.local
+clusterDNS: [$NODE_IP]
+tlsCertFile: $PKI/kubelet-serving.crt
+tlsPrivateKeyFile: $PKI/kubelet-serving.key
+address: $NODE_IP
+healthzBindAddress: 127.0.0.1
+failSwapOn: false
+serializeImagePulls: false
+# Images here are built locally and can never be pulled again: never garbage-collect or evict them.
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+evictionHard: {memory.available: "0", nodefs.available: "0%", nodefs.inodesFree: "0%", imagefs.available: "0%"}
+maxPods: 250
+CFG
+
+  cat >"$STATE/kube-proxy.yaml" <<CFG
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+mode: iptables
+clientConnection: {kubeconfig: $STATE/kube-proxy.kubeconfig}
+clusterCIDR: $POD_CIDR
+hostnameOverride: $NODE_NAME
+bindAddress: $NODE_IP
+healthzBindAddress: 127.0.0.1:10256
+metricsBindAddress: 127.0.0.1:10249
+# Where conntrack sysctls are read-only, kube-proxy must not try to raise them.
+conntrack: {maxPerCore: 0}
+CFG
+
+  [ -f "$STATE/hosts" ] || : >"$STATE/hosts"
+  cat >"$STATE/Corefile" <<CFG
+.:53 {
+    bind $NODE_IP
+    errors
+    hosts $STATE/hosts {
+        reload 1s
+        fallthrough
+    }
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+        kubeconfig $STATE/coredns.kubeconfig agentbox
+        pods insecure
+        fallthrough in-addr.arpa ip6.arpa
+    }
+    cache 5
+}
+CFG
+}

@@ -1,0 +1,81 @@
+# Shared settings and helpers of the local cluster scripts (sourced, not run).
+# shellcheck shell=bash
+set -euo pipefail
+
+CLUSTER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$CLUSTER_DIR/../.." && pwd)
+CACHE=${AGENTBOX_CACHE:-/var/cache/agentbox}
+STATE=/var/lib/agentbox/cluster          # certificates, kubeconfigs, configuration, etcd data
+RUN=/run/agentbox                        # pid files and sockets
+LOGS=/var/log/agentbox
+KUBELET_ROOT=/var/lib/agentbox/kubelet
+CONTAINERD_ROOT=/var/lib/agentbox/containerd
+CONTAINERD_STATE=$RUN/containerd
+CONTAINERD_SOCK=$RUN/containerd/containerd.sock
+CNI_CONF_DIR=/etc/agentbox/cni/net.d
+CNI_DATA_DIR=/var/lib/agentbox/cni
+KUBECONFIG_PATH=$STATE/admin.kubeconfig
+
+NODE_NAME=agentbox-node
+# The node's address lives on a dummy interface so the cluster never depends on (or talks through)
+# the machine's real network: everything stays on this host.
+NODE_IF=agentbox0
+NODE_IP=10.217.0.1
+POD_CIDR=10.244.0.0/16
+NODE_POD_CIDR=10.244.0.0/24
+SERVICE_CIDR=10.96.0.0/16
+KUBERNETES_SVC_IP=10.96.0.1
+CNI_BRIDGE=agentbox-cni0
+PAUSE_IMAGE=registry.k8s.io/pause:3.10
+
+K8S_VERSION=$(sed -n 's#^[[:space:]]*k8s.io/kubernetes v\([0-9.]*\).*#\1#p' "$CLUSTER_DIR/k8s/go.mod" | head -1)
+K8S_BIN=$CACHE/k8s-v$K8S_VERSION/bin
+COREDNS_BIN=$CACHE/coredns-v1.14.7/coredns
+KUBECTL="$K8S_BIN/kubectl --kubeconfig $KUBECONFIG_PATH"
+
+# Components in start order; down stops them in reverse.
+COMPONENTS=(etcd containerd kube-apiserver kube-controller-manager kube-scheduler coredns kubelet kube-proxy)
+
+t0=$(date +%s)
+step() { printf '[%3ss] %s\n' "$(( $(date +%s) - t0 ))" "$*"; }
+die() { echo "error: $*" >&2; exit 1; }
+need_root() { [ "$(id -u)" = 0 ] || die "the local cluster must be run as root (it manages containerd, iptables and network namespaces)"; }
+
+pidfile() { echo "$RUN/pids/$1.pid"; }
+running() { local f; f=$(pidfile "$1"); [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; }
+
+# start NAME CMD...: runs CMD detached with its log in $LOGS/NAME.log, unless already running.
+start() {
+  local name=$1; shift
+  if running "$name"; then step "$name: already running"; return 0; fi
+  mkdir -p "$RUN/pids" "$LOGS"
+  setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  echo $! >"$(pidfile "$name")"
+  step "$name: started (pid $!, log $LOGS/$name.log)"
+}
+
+# wait_for WHAT SECONDS CMD...: polls CMD until it succeeds or the deadline passes.
+wait_for() {
+  local what=$1 secs=$2; shift 2
+  local deadline=$(( $(date +%s) + secs ))
+  until "$@" >/dev/null 2>&1; do
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      die "$what not ready after ${secs}s (see $LOGS/)"
+    fi
+    sleep 0.5
+  done
+  step "$what: ready"
+}
+
+stop_component() {
+  local name=$1 f pid
+  f=$(pidfile "$name")
+  [ -f "$f" ] || return 0
+  pid=$(cat "$f")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$f"
+}
