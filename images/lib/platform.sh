@@ -1,0 +1,36 @@
+# Compiles the project and builds agentbox/platform:dev from a staged context. Sourced.
+
+PLATFORM_TAG=agentbox/platform:dev
+
+# tsc must pass: an image of half-compiled code would fail later and less clearly.
+compile_project() {
+  (cd "$REPO_DIR" && npm run --silent build) \
+    || die "npm run build (tsc) failed: fix the errors above, then rerun images/build.sh"
+}
+
+# Production dependencies are installed once per package-lock.json and reused.
+stage_node_modules() {
+  local ctx=$1 lock_hash
+  lock_hash=$(sha256sum "$REPO_DIR/package-lock.json" | cut -c1-16)
+  if [ "$(cat "$CACHE_DIR/ctx/platform-modules/.lock-hash" 2>/dev/null)" != "$lock_hash" ]; then
+    rm -rf "$CACHE_DIR/ctx/platform-modules"
+    mkdir -p "$CACHE_DIR/ctx/platform-modules"
+    cp "$REPO_DIR/package.json" "$REPO_DIR/package-lock.json" "$CACHE_DIR/ctx/platform-modules/"
+    (cd "$CACHE_DIR/ctx/platform-modules" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error) \
+      || die "npm ci --omit=dev failed in $CACHE_DIR/ctx/platform-modules"
+    echo "$lock_hash" >"$CACHE_DIR/ctx/platform-modules/.lock-hash"
+  fi
+  cp -a "$CACHE_DIR/ctx/platform-modules/node_modules" "$ctx/node_modules"
+}
+
+build_platform() {
+  local ctx="$CACHE_DIR/ctx/platform"
+  compile_project
+  rm -rf "$ctx"
+  mkdir -p "$ctx/dist"
+  cp "$REPO_DIR/package.json" "$ctx/"
+  stage_node_modules "$ctx"
+  tar -C "$REPO_DIR/dist" --exclude=./test --exclude='*.map' -cf - . | tar -C "$ctx/dist" -xf -
+  docker_build "$PLATFORM_TAG" "$IMAGES_DIR/platform/Dockerfile" "$ctx"
+  step_done "built $PLATFORM_TAG"
+}
