@@ -1,0 +1,34 @@
+// Condition types and reasons an AgentSession's status carries: part of the API, documented in
+// docs/api.md from this table, so each reason says which status it goes with and what to do.
+
+export const CONDITION_TYPES = ["Ready", "PodScheduled", "CredentialsResolved", "TemplateResolved"] as const;
+export type ConditionType = (typeof CONDITION_TYPES)[number];
+
+export interface ReasonDoc {
+  type: ConditionType;
+  status: "True" | "False" | "Unknown";
+  reason: string;
+  meaning: string;
+}
+
+export const REASONS = {
+  Running: { type: "Ready", status: "True", reason: "Running", meaning: "The agent container is running behind a started sidecar." },
+  PodNotCreated: { type: "Ready", status: "False", reason: "PodNotCreated", meaning: "The operator is creating the session's objects; transient." },
+  Starting: { type: "Ready", status: "False", reason: "Starting", meaning: "The pod exists; the sidecar or the agent is starting (image pull, startup probe)." },
+  Finished: { type: "Ready", status: "False", reason: "Finished", meaning: "A Batch session's agent exited; see phase and exitCode." },
+  PodFailed: { type: "Ready", status: "False", reason: "PodFailed", meaning: "The pod failed (eviction, node loss); the message carries the kubelet's reason." },
+  Expired: { type: "Ready", status: "False", reason: "Expired", meaning: "ttlSeconds or idleTimeoutSeconds elapsed; the pod was removed. Create a new session to continue." },
+  PodConflict: { type: "Ready", status: "False", reason: "PodConflict", meaning: "An object with the name the session needs exists and is not owned by it; rename the session or delete that object." },
+  Scheduled: { type: "PodScheduled", status: "True", reason: "Scheduled", meaning: "The pod has a node." },
+  Unschedulable: { type: "PodScheduled", status: "False", reason: "Unschedulable", meaning: "No node fits; the message carries the scheduler's explanation (resources, runtimeClassName, nodeSelector)." },
+  PodPending: { type: "PodScheduled", status: "Unknown", reason: "PodPending", meaning: "The pod does not exist yet or has not been considered by the scheduler." },
+  SidecarStarted: { type: "CredentialsResolved", status: "True", reason: "SidecarStarted", meaning: "The sidecar passed its startup probe, which it does only once every credential's source could be read." },
+  SidecarStarting: { type: "CredentialsResolved", status: "Unknown", reason: "SidecarStarting", meaning: "The sidecar has not passed its startup probe yet." },
+  SidecarFailing: { type: "CredentialsResolved", status: "False", reason: "SidecarFailing", meaning: "The sidecar exited or keeps restarting, usually because a Vault path or Secret key cannot be read; `kubectl logs <pod> -c sidecar` says which." },
+  TemplateFound: { type: "TemplateResolved", status: "True", reason: "TemplateFound", meaning: "The named AgentTemplate exists and the session keeps to its locks." },
+  NoTemplate: { type: "TemplateResolved", status: "True", reason: "NoTemplate", meaning: "The session names no template." },
+  TemplateNotFound: { type: "TemplateResolved", status: "False", reason: "TemplateNotFound", meaning: "spec.templateRef names an AgentTemplate that does not exist in the namespace; create it or fix the name. The session waits." },
+  TemplateViolation: { type: "TemplateResolved", status: "False", reason: "TemplateViolation", meaning: "The session changes a part its template locks, or the merged spec is inconsistent; the message names each field." },
+} as const satisfies Record<string, ReasonDoc>;
+
+export type Reason = keyof typeof REASONS;

@@ -1,0 +1,213 @@
+import type { V1ContainerStatus, V1Pod } from "@kubernetes/client-node";
+import type { AgentSession, AgentSessionStatus, Condition, Phase } from "../crds/agentsession.js";
+import { REASONS, type Reason } from "../crds/conditions.js";
+import type { EffectiveSpec } from "../crds/merge.js";
+import { setCondition } from "./conditions.js";
+import { LAST_ACTIVITY, SPEC_HASH } from "./names.js";
+
+/** What the reconciler saw, gathered at the edge; `decide` turns it into what to do. */
+export interface Observed {
+  session: AgentSession;
+  /** How the template resolved: none named, found (and merged), missing, or merged with violations. */
+  template: { state: "none" | "found" } | { state: "missing"; name: string } | { state: "violation"; violations: string[] };
+  /** The merged spec, when the template resolved. */
+  spec?: EffectiveSpec;
+  /** The session's pod, only when owned by this session. */
+  pod?: V1Pod;
+  /** Set when an object the session needs is in the way and not owned by it. */
+  conflict?: string;
+  /** The pod-spec hash desired() computed, to tell a stale pod from a current one. */
+  desiredHash?: string;
+  now: Date;
+}
+
+export interface Decision {
+  status: AgentSessionStatus;
+  /** Create or update the session's objects with server-side apply. */
+  apply: boolean;
+  /** Remove the pod: it expired, or its spec is stale and it will be recreated. */
+  deletePod: boolean;
+  /** Remove the session itself: its ttlSecondsAfterFinished elapsed. */
+  deleteSession: boolean;
+  /** Reconcile again after this long even if nothing changes (expiry deadlines). */
+  requeueAfterMs?: number;
+  /** An event to record when the phase changed. */
+  event?: { type: "Normal" | "Warning"; reason: string; message: string };
+}
+
+const TERMINAL: readonly Phase[] = ["Succeeded", "Failed", "Expired"];
+
+interface Draft {
+  phase: Phase;
+  message: string;
+  reasons: [Reason, string][];
+  apply?: boolean;
+  deletePod?: boolean;
+  deleteSession?: boolean;
+  requeueAfterMs?: number;
+  exitCode?: number;
+  completionTime?: string;
+  startTime?: string;
+}
+
+/**
+ * The phase machine. Pure: the same observation gives the same decision, and a status that did
+ * not change comes out deep-equal to the one in, so the caller writes /status only on change.
+ */
+export function decide(o: Observed): Decision {
+  const prev = o.session.status ?? {};
+  const now = o.now.toISOString();
+  const draft = draftFor(o, prev);
+  const generation = o.session.metadata.generation;
+  let conditions: Condition[] = prev.conditions ?? [];
+  for (const [reason, message] of draft.reasons) conditions = setCondition(conditions, reason, message, now, generation);
+  const activity = lastActivity(o.session);
+  const status: AgentSessionStatus = {
+    ...prev,
+    phase: draft.phase,
+    conditions,
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    ...(o.pod?.metadata?.name ? { podName: o.pod.metadata.name } : {}),
+    ...(draft.startTime ?? prev.startTime ? { startTime: draft.startTime ?? prev.startTime } : {}),
+    ...(draft.completionTime ?? prev.completionTime ? { completionTime: draft.completionTime ?? prev.completionTime } : {}),
+    ...(draft.exitCode ?? prev.exitCode) !== undefined ? { exitCode: draft.exitCode ?? prev.exitCode } : {},
+    ...(activity ? { lastActivityTime: activity } : {}),
+    message: draft.message,
+  };
+  const changed = prev.phase !== draft.phase;
+  const warning = ["Failed", "Expired"].includes(draft.phase) || draft.reasons.some(([r]) => r === "TemplateNotFound" || r === "TemplateViolation" || r === "PodConflict");
+  return {
+    status,
+    apply: draft.apply ?? false,
+    deletePod: draft.deletePod ?? false,
+    deleteSession: draft.deleteSession ?? false,
+    ...(draft.requeueAfterMs !== undefined ? { requeueAfterMs: Math.max(0, draft.requeueAfterMs) } : {}),
+    ...(changed ? { event: { type: warning ? "Warning" : "Normal", reason: draft.phase, message: draft.message } } : {}),
+  };
+}
+
+function draftFor(o: Observed, prev: AgentSessionStatus): Draft {
+  if (o.session.metadata.deletionTimestamp) return { phase: "Terminating", message: "the session is being deleted", reasons: [] };
+  if (prev.phase && TERMINAL.includes(prev.phase)) return finished(o, prev);
+  if (o.template.state === "missing") {
+    const msg = `AgentTemplate ${o.template.name} not found in namespace ${o.session.metadata.namespace ?? ""}; create it or fix spec.templateRef.name`;
+    return { phase: "Pending", message: msg, reasons: [["TemplateNotFound", msg], ["PodNotCreated", msg]] };
+  }
+  if (o.template.state === "violation") {
+    const msg = o.template.violations.join("; ");
+    return { phase: "Pending", message: msg, reasons: [["TemplateViolation", msg], ["PodNotCreated", "fix the session spec; see TemplateResolved"]] };
+  }
+  const templateReason: [Reason, string] = o.template.state === "found" ? ["TemplateFound", ""] : ["NoTemplate", ""];
+  if (o.conflict) return { phase: "Pending", message: o.conflict, reasons: [templateReason, ["PodConflict", o.conflict]] };
+
+  const expiry = expired(o, prev);
+  if (expiry.expired) {
+    return { phase: "Expired", message: expiry.message, reasons: [templateReason, ["Expired", expiry.message]], deletePod: o.pod !== undefined, completionTime: o.now.toISOString() };
+  }
+  const withDeadline = (d: Draft): Draft => (expiry.inMs !== undefined ? { ...d, requeueAfterMs: expiry.inMs } : d);
+
+  if (!o.pod) {
+    return { phase: "Pending", message: "creating the session's pod", reasons: [templateReason, ["PodNotCreated", "creating the session's pod"], ["PodPending", "the pod does not exist yet"]], apply: true };
+  }
+  return withDeadline(fromPod(o, o.pod, templateReason));
+}
+
+function fromPod(o: Observed, pod: V1Pod, templateReason: [Reason, string]): Draft {
+  const batch = o.spec?.lifecycle?.mode === "Batch";
+  const stale = o.desiredHash !== undefined && pod.metadata?.annotations?.[SPEC_HASH] !== o.desiredHash;
+  const agent = pod.status?.containerStatuses?.find((c) => c.name === "agent");
+  const sidecar = pod.status?.initContainerStatuses?.find((c) => c.name === "sidecar");
+  const reasons: [Reason, string][] = [templateReason, scheduled(pod), credentials(sidecar)];
+  const terminated = agent?.state?.terminated;
+  if (batch && terminated) {
+    const code = terminated.exitCode;
+    const ok = code === 0;
+    const msg = `the agent exited with code ${code}${terminated.reason ? ` (${terminated.reason})` : ""}`;
+    return { phase: ok ? "Succeeded" : "Failed", message: msg, reasons: [...reasons, ["Finished", msg]], exitCode: code, completionTime: isoOf(terminated.finishedAt) ?? o.now.toISOString() };
+  }
+  if (pod.status?.phase === "Failed" || pod.status?.phase === "Succeeded") {
+    const msg = `the pod ${pod.status.phase === "Failed" ? "failed" : "ended"}: ${pod.status.reason ?? "unknown reason"}${pod.status.message ? ` — ${pod.status.message}` : ""}`;
+    return { phase: "Failed", message: msg, reasons: [...reasons, ["PodFailed", msg]], completionTime: o.now.toISOString(), ...(terminated ? { exitCode: terminated.exitCode } : {}) };
+  }
+  if (stale) {
+    const msg = "the spec changed; replacing the pod";
+    return { phase: "Starting", message: msg, reasons: [...reasons, ["Starting", msg]], deletePod: true };
+  }
+  const running = agent?.state?.running;
+  if (pod.status?.phase === "Running" && running) {
+    return { phase: "Running", message: "the agent is running", reasons: [...reasons, ["Running", ""]], apply: true, startTime: isoOf(running.startedAt) ?? o.now.toISOString() };
+  }
+  const unschedulable = reasons[1]![0] === "Unschedulable";
+  const msg = unschedulable ? reasons[1]![1] : waitingMessage(agent, sidecar);
+  return { phase: unschedulable ? "Pending" : "Starting", message: msg, reasons: [...reasons, ["Starting", msg]], apply: true };
+}
+
+function finished(o: Observed, prev: AgentSessionStatus): Draft {
+  // Keep the Ready reason the session finished with (Finished, PodFailed, Expired), refreshed
+  // with the current generation.
+  const ready = prev.conditions?.find((c) => c.type === "Ready");
+  const reason: Reason = ready && ready.reason in REASONS ? (ready.reason as Reason) : prev.phase === "Expired" ? "Expired" : "Finished";
+  const draft: Draft = { phase: prev.phase!, message: prev.message ?? "", reasons: [[reason, ready?.message ?? prev.message ?? ""]], deletePod: prev.phase === "Expired" && o.pod !== undefined };
+  const ttl = (o.spec ?? o.session.spec).lifecycle?.ttlSecondsAfterFinished;
+  const mode = (o.spec ?? o.session.spec).lifecycle?.mode;
+  if (ttl !== undefined && mode === "Batch" && prev.completionTime) {
+    const dueIn = Date.parse(prev.completionTime) + ttl * 1000 - o.now.getTime();
+    if (dueIn <= 0) draft.deleteSession = true;
+    else draft.requeueAfterMs = dueIn;
+  }
+  return draft;
+}
+
+/** ttlSeconds counts from startTime; idleTimeoutSeconds from the later of start and last activity. */
+function expired(o: Observed, prev: AgentSessionStatus): { expired: true; message: string } | { expired: false; inMs?: number } {
+  const life = o.spec?.lifecycle;
+  const start = prev.startTime ? Date.parse(prev.startTime) : undefined;
+  if (!life || start === undefined) return { expired: false };
+  const nowMs = o.now.getTime();
+  const deadlines: { at: number; message: string }[] = [];
+  if (life.ttlSeconds !== undefined) deadlines.push({ at: start + life.ttlSeconds * 1000, message: `ttlSeconds (${life.ttlSeconds}) elapsed since the session started` });
+  if (life.idleTimeoutSeconds !== undefined && (life.mode ?? "Interactive") === "Interactive") {
+    const activity = lastActivity(o.session);
+    const last = Math.max(start, activity ? Date.parse(activity) : 0);
+    deadlines.push({ at: last + life.idleTimeoutSeconds * 1000, message: `no terminal activity for idleTimeoutSeconds (${life.idleTimeoutSeconds})` });
+  }
+  const due = deadlines.find((d) => d.at <= nowMs);
+  if (due) return { expired: true, message: due.message };
+  if (deadlines.length === 0) return { expired: false };
+  return { expired: false, inMs: Math.min(...deadlines.map((d) => d.at)) - nowMs };
+}
+
+function lastActivity(session: AgentSession): string | undefined {
+  const raw = session.metadata.annotations?.[LAST_ACTIVITY];
+  if (!raw) return undefined;
+  const ms = Date.parse(raw);
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+}
+
+function scheduled(pod: V1Pod): [Reason, string] {
+  const c = pod.status?.conditions?.find((x) => x.type === "PodScheduled");
+  if (c?.status === "True") return ["Scheduled", pod.spec?.nodeName ? `on node ${pod.spec.nodeName}` : ""];
+  if (c?.status === "False") return ["Unschedulable", `the pod cannot be scheduled: ${c.message ?? c.reason ?? "no reason given"}`];
+  return ["PodPending", "waiting for the scheduler"];
+}
+
+function credentials(sidecar: V1ContainerStatus | undefined): [Reason, string] {
+  if (sidecar?.started) return ["SidecarStarted", ""];
+  const last = sidecar?.lastState?.terminated ?? sidecar?.state?.terminated;
+  if (last || (sidecar?.restartCount ?? 0) > 0) {
+    return ["SidecarFailing", `the sidecar exited${last ? ` with code ${last.exitCode}` : ""} before starting; check \`kubectl logs <pod> -c sidecar\` for the credential source it could not read`];
+  }
+  return ["SidecarStarting", "waiting for the sidecar's startup probe"];
+}
+
+function waitingMessage(agent: V1ContainerStatus | undefined, sidecar: V1ContainerStatus | undefined): string {
+  const waiting = agent?.state?.waiting ?? sidecar?.state?.waiting;
+  if (waiting?.reason) return `waiting: ${waiting.reason}${waiting.message ? ` — ${waiting.message}` : ""}`;
+  return sidecar?.started ? "the agent is starting" : "the sidecar is starting";
+}
+
+function isoOf(t: Date | string | undefined): string | undefined {
+  if (t === undefined) return undefined;
+  const d = t instanceof Date ? t : new Date(t);
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+}
