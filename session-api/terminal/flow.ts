@@ -1,0 +1,54 @@
+// Per-viewer flow control as pure decisions, so the watermark rules are tested by tables and the
+// hub only does the I/O they call for.
+
+export interface FlowLimits {
+  /** Bytes handed to the socket but not yet written out, above which we stop sending. */
+  highWatermark: number;
+  /** Sending resumes once in-flight bytes fall to this. */
+  lowWatermark: number;
+  /** Bytes we hold back for a paused viewer before giving up on the stream and resyncing it. */
+  maxPending: number;
+}
+
+export interface FlowState {
+  inflight: number;
+  pending: number;
+  /** The viewer dropped data and must get a fresh snapshot before anything else. */
+  stale: boolean;
+}
+
+export type OfferDecision = "send" | "queue" | "overflow" | "drop";
+
+/** What to do with a new chunk of `size` bytes for this viewer. */
+export function decideOffer(state: FlowState, size: number, limits: FlowLimits): OfferDecision {
+  if (state.stale) return "drop";
+  // An idle viewer takes any chunk: queueing it would wait for a drain that never comes.
+  if (state.pending === 0 && (state.inflight === 0 || state.inflight + size <= limits.highWatermark)) return "send";
+  if (state.pending + size <= limits.maxPending) return "queue";
+  return "overflow";
+}
+
+export type DrainDecision = "wait" | "flush" | "resync";
+
+/** What to do after the socket wrote some bytes out. */
+export function decideDrain(state: FlowState, limits: FlowLimits): DrainDecision {
+  if (state.inflight > limits.lowWatermark) return "wait";
+  if (state.stale) return "resync";
+  return state.pending > 0 ? "flush" : "wait";
+}
+
+export const DEFAULT_FLOW_LIMITS: FlowLimits = {
+  highWatermark: 1 << 20,
+  lowWatermark: 256 << 10,
+  maxPending: 4 << 20,
+};
+
+/** True when activity should be recorded now: the first time, then at most once per interval. */
+export function shouldRecordActivity(lastRecordedMs: number | undefined, nowMs: number, intervalMs: number): boolean {
+  return lastRecordedMs === undefined || nowMs - lastRecordedMs >= intervalMs;
+}
+
+/** Delay before re-attach attempt `attempt` (0-based): exponential, capped. */
+export function reattachDelayMs(attempt: number, baseMs = 250, capMs = 10_000): number {
+  return Math.min(capMs, baseMs * 2 ** Math.min(attempt, 16));
+}

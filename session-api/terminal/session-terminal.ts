@@ -1,0 +1,392 @@
+// One session's terminal: a single upstream, a server-side headless xterm holding the screen,
+// and any number of viewers, each behind its own bounded queue.
+import headless from "@xterm/headless";
+import serializeAddon from "@xterm/addon-serialize";
+import type { WebSocket, RawData } from "ws";
+import type { Logger } from "../log.js";
+import {
+  DEFAULT_FLOW_LIMITS,
+  decideDrain,
+  decideOffer,
+  reattachDelayMs,
+  shouldRecordActivity,
+  type FlowLimits,
+  type FlowState,
+} from "./flow.js";
+import { parseClientControl, type Role, type ServerControl } from "./protocol.js";
+import type { TerminalSize, Upstream, UpstreamEnd, UpstreamFactory } from "./upstream.js";
+
+export interface SessionTerminalOptions {
+  connect: UpstreamFactory;
+  /** Whether the session still lives: the upstream is re-attached only while it does. */
+  isAlive: () => Promise<boolean>;
+  /** Called (throttled) when a viewer types, for idle expiry. */
+  onActivity?: () => void;
+  activityIntervalMs?: number;
+  limits?: FlowLimits;
+  initialSize?: TerminalSize;
+  scrollback?: number;
+  pingIntervalMs?: number;
+  /** How long the upstream stays attached after the last viewer left. */
+  lingerMs?: number;
+  /** Called once the terminal has shut down, so its owner can forget it. */
+  onClosed?: () => void;
+  log: Logger;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+type Item = string | Buffer;
+
+interface Viewer {
+  ws: WebSocket;
+  role: Role;
+  flow: FlowState;
+  queue: Item[];
+  syncing: boolean;
+  syncBuffer: Item[];
+  syncBytes: number;
+  syncOverflowed: boolean;
+  open: boolean;
+  alive: boolean;
+  resyncs: number;
+}
+
+export interface ViewerStats {
+  role: Role;
+  inflight: number;
+  pending: number;
+  syncing: boolean;
+  /** Fell too far behind: waiting for its socket to drain to be resynced from a snapshot. */
+  stale: boolean;
+  resyncs: number;
+}
+
+export interface TerminalStats {
+  attaches: number;
+  upstreamBytes: number;
+  viewers: ViewerStats[];
+}
+
+// The headless terminal parses asynchronously; past this many unparsed bytes we pause the upstream.
+const PARSE_HIGH = 4 << 20;
+const PARSE_LOW = 512 << 10;
+
+const byteLength = (item: Item): number => (typeof item === "string" ? Buffer.byteLength(item) : item.length);
+
+export class SessionTerminal {
+  private readonly term: headless.Terminal;
+  private readonly serializer: serializeAddon.SerializeAddon;
+  private readonly viewers = new Set<Viewer>();
+  private readonly limits: FlowLimits;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private upstream: Upstream | undefined;
+  private unparsed = 0;
+  private paused = false;
+  private closed = false;
+  private attaches = 0;
+  private upstreamBytes = 0;
+  private lastActivity: number | undefined;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private readonly pingTimer: NodeJS.Timeout;
+
+  constructor(private readonly options: SessionTerminalOptions) {
+    const size = options.initialSize ?? { cols: 120, rows: 40 };
+    this.term = new headless.Terminal({
+      cols: size.cols,
+      rows: size.rows,
+      scrollback: options.scrollback ?? 1000,
+      allowProposedApi: true,
+    });
+    this.serializer = new serializeAddon.SerializeAddon();
+    // The addon's typings name the browser Terminal; the headless one has the same surface.
+    this.term.loadAddon(this.serializer as unknown as headless.ITerminalAddon);
+    this.limits = options.limits ?? DEFAULT_FLOW_LIMITS;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.pingTimer = setInterval(() => this.ping(), options.pingIntervalMs ?? 5000);
+    this.pingTimer.unref();
+    void this.connectLoop();
+  }
+
+  get size(): TerminalSize {
+    return { cols: this.term.cols, rows: this.term.rows };
+  }
+
+  /** Adds a viewer: it gets a hello, a snapshot of the screen, then the live stream. */
+  join(ws: WebSocket, role: Role): void {
+    if (this.closed) {
+      ws.close(1011, "terminal is shutting down");
+      return;
+    }
+    clearTimeout(this.lingerTimer);
+    const viewer: Viewer = {
+      ws,
+      role,
+      flow: { inflight: 0, pending: 0, stale: false },
+      queue: [],
+      syncing: false,
+      syncBuffer: [],
+      syncBytes: 0,
+      syncOverflowed: false,
+      open: true,
+      alive: true,
+      resyncs: 0,
+    };
+    this.viewers.add(viewer);
+    ws.on("pong", () => {
+      viewer.alive = true;
+    });
+    ws.on("message", (data, isBinary) => this.fromViewer(viewer, data, isBinary));
+    ws.on("close", () => this.leave(viewer));
+    ws.on("error", () => this.leave(viewer));
+    this.send(viewer, JSON.stringify({ type: "hello", role } satisfies ServerControl));
+    this.sync(viewer);
+  }
+
+  stats(): TerminalStats {
+    return {
+      attaches: this.attaches,
+      upstreamBytes: this.upstreamBytes,
+      viewers: [...this.viewers].map((v) => ({
+        role: v.role,
+        inflight: v.flow.inflight,
+        pending: v.flow.pending,
+        syncing: v.syncing,
+        stale: v.flow.stale,
+        resyncs: v.resyncs,
+      })),
+    };
+  }
+
+  /** The server's own view of the screen, serialized. */
+  snapshot(): Promise<string> {
+    return new Promise((resolve) => this.term.write("", () => resolve(this.serializer.serialize())));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.pingTimer);
+    clearTimeout(this.lingerTimer);
+    for (const viewer of this.viewers) viewer.ws.close(1001, "terminal closed");
+    this.viewers.clear();
+    this.upstream?.close();
+    this.upstream = undefined;
+    this.term.dispose();
+    this.options.onClosed?.();
+  }
+
+  private async connectLoop(): Promise<void> {
+    for (let attempt = 0; !this.closed; attempt++) {
+      try {
+        const upstream = await this.options.connect(this.size);
+        if (this.closed) {
+          upstream.close();
+          return;
+        }
+        this.attach(upstream);
+        return;
+      } catch (err) {
+        this.options.log.warn({ err, attempt }, "terminal upstream attach failed");
+        if (!(await this.stillAlive())) return this.ended({ reason: "session is gone" });
+        await this.sleep(reattachDelayMs(attempt));
+      }
+    }
+  }
+
+  private attach(upstream: Upstream): void {
+    this.upstream = upstream;
+    this.attaches++;
+    this.paused = false;
+    upstream.onData((chunk) => this.fromUpstream(chunk));
+    upstream.onEnd((end) => void this.onUpstreamEnd(upstream, end));
+    // The program may have been resized while we were away.
+    upstream.resize(this.size);
+    this.broadcast({ type: "upstream", state: "attached" });
+  }
+
+  private async onUpstreamEnd(upstream: Upstream, end: UpstreamEnd): Promise<void> {
+    if (this.closed || this.upstream !== upstream) return;
+    this.upstream = undefined;
+    this.options.log.info({ reason: end.reason, exitCode: end.exitCode }, "terminal upstream ended");
+    if (await this.stillAlive()) {
+      this.broadcast({ type: "upstream", state: "reconnecting" });
+      await this.connectLoop();
+    } else {
+      this.ended(end);
+    }
+  }
+
+  private ended(end: UpstreamEnd): void {
+    if (this.closed) return;
+    const message: ServerControl = { type: "upstream", state: "ended" };
+    if (end.exitCode !== undefined) message.exitCode = end.exitCode;
+    this.broadcast(message);
+    // Let queued output reach viewers before the sockets close.
+    for (const viewer of this.viewers) {
+      viewer.ws.send(JSON.stringify(message), () => viewer.ws.close(1000, "session ended"));
+    }
+    this.viewers.clear();
+    this.close();
+  }
+
+  private async stillAlive(): Promise<boolean> {
+    try {
+      return await this.options.isAlive();
+    } catch (err) {
+      this.options.log.warn({ err }, "could not tell whether the session lives; assuming it does");
+      return true;
+    }
+  }
+
+  private fromUpstream(chunk: Buffer): void {
+    this.upstreamBytes += chunk.length;
+    this.unparsed += chunk.length;
+    this.term.write(chunk, () => {
+      this.unparsed -= chunk.length;
+      if (this.paused && this.unparsed <= PARSE_LOW) {
+        this.paused = false;
+        this.upstream?.resume();
+      }
+    });
+    if (!this.paused && this.unparsed > PARSE_HIGH) {
+      this.paused = true;
+      this.upstream?.pause();
+    }
+    for (const viewer of this.viewers) this.offer(viewer, chunk);
+  }
+
+  private fromViewer(viewer: Viewer, data: RawData, isBinary: boolean): void {
+    if (viewer.role !== "rw") return;
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    if (isBinary) {
+      this.upstream?.write(bytes);
+      this.activity();
+      return;
+    }
+    const control = parseClientControl(bytes.toString("utf8"));
+    if (control?.type === "resize") this.resize({ cols: control.cols, rows: control.rows });
+  }
+
+  private resize(size: TerminalSize): void {
+    if (size.cols === this.term.cols && size.rows === this.term.rows) return;
+    this.upstream?.resize(size);
+    // Applied at this point of the stream, so snapshots and live viewers agree on where it happened.
+    this.term.write("", () => this.term.resize(size.cols, size.rows));
+    this.broadcast({ type: "resize", ...size });
+  }
+
+  private activity(): void {
+    const now = Date.now();
+    if (!shouldRecordActivity(this.lastActivity, now, this.options.activityIntervalMs ?? 30_000)) return;
+    this.lastActivity = now;
+    this.options.onActivity?.();
+  }
+
+  private broadcast(message: ServerControl): void {
+    const text = JSON.stringify(message);
+    for (const viewer of this.viewers) this.offer(viewer, text);
+  }
+
+  private offer(viewer: Viewer, item: Item): void {
+    const size = byteLength(item);
+    if (viewer.syncing) {
+      viewer.syncBytes += size;
+      if (viewer.syncBytes > this.limits.maxPending) {
+        viewer.syncOverflowed = true;
+        viewer.syncBuffer = [];
+      } else if (!viewer.syncOverflowed) {
+        viewer.syncBuffer.push(item);
+      }
+      return;
+    }
+    switch (decideOffer(viewer.flow, size, this.limits)) {
+      case "send":
+        return this.send(viewer, item);
+      case "queue":
+        viewer.queue.push(item);
+        viewer.flow.pending += size;
+        return;
+      case "overflow":
+        viewer.queue = [];
+        viewer.flow.pending = 0;
+        viewer.flow.stale = true;
+        return;
+      case "drop":
+        return;
+    }
+  }
+
+  private send(viewer: Viewer, item: Item): void {
+    const size = byteLength(item);
+    viewer.flow.inflight += size;
+    viewer.ws.send(item, { binary: typeof item !== "string" }, () => {
+      viewer.flow.inflight -= size;
+      this.drained(viewer);
+    });
+  }
+
+  private drained(viewer: Viewer): void {
+    if (!viewer.open) return;
+    switch (decideDrain(viewer.flow, this.limits)) {
+      case "wait":
+        return;
+      case "resync":
+        viewer.flow.stale = false;
+        viewer.resyncs++;
+        return this.sync(viewer);
+      case "flush":
+        while (viewer.queue.length > 0 && viewer.flow.inflight <= this.limits.highWatermark) {
+          const item = viewer.queue.shift() as Item;
+          viewer.flow.pending -= byteLength(item);
+          this.send(viewer, item);
+        }
+        return;
+    }
+  }
+
+  // The empty write is a marker in the parser's queue: its callback runs once everything the
+  // viewer has not seen is on the screen, and everything after it is collected for the viewer.
+  private sync(viewer: Viewer): void {
+    viewer.syncing = true;
+    viewer.syncBuffer = [];
+    viewer.syncBytes = 0;
+    viewer.syncOverflowed = false;
+    this.term.write("", () => {
+      if (!viewer.open || this.closed) return;
+      if (viewer.syncOverflowed) return this.sync(viewer);
+      const snapshot: ServerControl = {
+        type: "snapshot",
+        cols: this.term.cols,
+        rows: this.term.rows,
+        data: this.serializer.serialize(),
+      };
+      const buffered = viewer.syncBuffer;
+      viewer.syncing = false;
+      viewer.syncBuffer = [];
+      viewer.syncBytes = 0;
+      this.send(viewer, JSON.stringify(snapshot));
+      for (const item of buffered) this.offer(viewer, item);
+    });
+  }
+
+  private leave(viewer: Viewer): void {
+    if (!viewer.open) return;
+    viewer.open = false;
+    this.viewers.delete(viewer);
+    if (this.viewers.size === 0 && !this.closed) {
+      this.lingerTimer = setTimeout(() => this.close(), this.options.lingerMs ?? 5 * 60_000);
+      this.lingerTimer.unref();
+    }
+  }
+
+  private ping(): void {
+    for (const viewer of this.viewers) {
+      if (!viewer.alive) {
+        viewer.ws.terminate();
+        continue;
+      }
+      viewer.alive = false;
+      viewer.ws.ping();
+    }
+  }
+}
