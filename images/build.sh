@@ -13,6 +13,7 @@ source "$IMAGES_DIR/lib/debian-base.sh"
 source "$IMAGES_DIR/lib/node-base.sh"
 source "$IMAGES_DIR/lib/pause.sh"
 source "$IMAGES_DIR/lib/platform.sh"
+source "$IMAGES_DIR/lib/agents.sh"
 source "$IMAGES_DIR/lib/save.sh"
 
 ALL=(pause platform agent-shell claude-code codex)
@@ -28,10 +29,11 @@ build_one() {
   case "$1" in
     pause) build_pause ;;
     platform) build_platform ;;
-    agent-shell | claude-code | codex)
+    agent-shell)
       docker_build "$(tag_of "$1")" "$IMAGES_DIR/$1/Dockerfile" "$IMAGES_DIR/$1"
       step_done "built $(tag_of "$1")"
       ;;
+    claude-code | codex) build_agent "$1" ;;
   esac
 }
 

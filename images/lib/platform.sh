@@ -16,7 +16,7 @@ stage_node_modules() {
     rm -rf "$CACHE_DIR/ctx/platform-modules"
     mkdir -p "$CACHE_DIR/ctx/platform-modules"
     cp "$REPO_DIR/package.json" "$REPO_DIR/package-lock.json" "$CACHE_DIR/ctx/platform-modules/"
-    (cd "$CACHE_DIR/ctx/platform-modules" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error) \
+    (cd "$CACHE_DIR/ctx/platform-modules" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) \
       || die "npm ci --omit=dev failed in $CACHE_DIR/ctx/platform-modules"
     echo "$lock_hash" >"$CACHE_DIR/ctx/platform-modules/.lock-hash"
   fi

@@ -1,6 +1,6 @@
 // The locally built images run: the pause image holds a sandbox, stops on SIGTERM and reaps
 // orphans; the agent shell has its tools and runs as uid 1000; the platform image carries the
-// compiled project. Needs Docker and `npm run images:build`; skipped with the reason otherwise.
+// compiled project; the agent CLIs start. Needs Docker and `npm run images:build`; skipped otherwise.
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -138,3 +138,17 @@ describe("platform image", { skip: await missingImage(PLATFORM) }, () => {
     assert.match(v6 ?? "", /^ip6tables v1\.8/);
   });
 });
+
+for (const [image, command, version] of [
+  ["agentbox/claude-code:dev", "claude", /\(Claude Code\)/],
+  ["agentbox/codex:dev", "codex", /^codex-cli \d+\./m],
+] as const) {
+  describe(`${image} image`, { skip: await missingImage(image) }, () => {
+    it(`runs ${command} as uid 1000 without network`, async () => {
+      const out = await runIn(image, "sh", "-c", `id -u; ${command} --version`);
+      const [uid, ...rest] = out.split("\n");
+      assert.equal(uid, "1000");
+      assert.match(rest.join("\n"), version);
+    });
+  });
+}
