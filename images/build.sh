@@ -16,15 +16,6 @@ source "$IMAGES_DIR/lib/platform.sh"
 source "$IMAGES_DIR/lib/agents.sh"
 source "$IMAGES_DIR/lib/save.sh"
 
-ALL=(pause platform agent-shell claude-code codex)
-
-tag_of() {
-  case "$1" in
-    pause) echo "$PAUSE_TAG" ;;
-    *) echo "agentbox/$1:dev" ;;
-  esac
-}
-
 build_one() {
   case "$1" in
     pause) build_pause ;;
@@ -39,10 +30,8 @@ build_one() {
 
 main() {
   local wanted=("$@") name
-  [ ${#wanted[@]} -gt 0 ] || wanted=("${ALL[@]}")
-  for name in "${wanted[@]}"; do
-    case " ${ALL[*]} " in *" $name "*) ;; *) die "unknown image '$name' (known: ${ALL[*]})" ;; esac
-  done
+  [ ${#wanted[@]} -gt 0 ] || wanted=("${ALL_IMAGES[@]}")
+  for name in "${wanted[@]}"; do check_image_name "$name"; done
   # The model images are built on agent-shell: build it first when either is asked for.
   case " ${wanted[*]} " in
     *" agent-shell "*) ;;
@@ -51,7 +40,7 @@ main() {
 
   require_root
   mkdir -p "$CACHE_DIR"
-  step_total=$((4 + ${#wanted[@]}))
+  step_total=$((3 + ${#wanted[@]}))
 
   step "Docker engine"
   ensure_docker
@@ -59,13 +48,12 @@ main() {
   build_debian_base
   step "base image node:20-bookworm-slim (host Node.js)"
   build_node_base
+  # Each image is saved as soon as it is built, so a later failure does not lose it.
   for name in "${wanted[@]}"; do
     step "image $(tag_of "$name")"
     build_one "$name"
+    save_image "$(tag_of "$name")"
   done
-  step "save image tars to $CACHE_DIR"
-  for name in "${wanted[@]}"; do save_image "$(tag_of "$name")"; done
-  step_done "saved"
 
   echo "images built in $(elapsed_total)s:"
   for name in debian:bookworm-slim node:20-bookworm-slim; do

@@ -7,6 +7,24 @@ CACHE_DIR=${AGENTBOX_IMAGE_CACHE:-/var/cache/agentbox/images}
 # Image config label holding the hash of what an image was made from, so a rerun can skip it.
 INPUTS_LABEL=dev.agentbox.inputs
 
+# The images the project builds and loads into the cluster, by short name.
+ALL_IMAGES=(pause platform agent-shell claude-code codex)
+PAUSE_TAG=registry.k8s.io/pause:3.10
+
+tag_of() {
+  case "$1" in
+    pause) echo "$PAUSE_TAG" ;;
+    *) echo "agentbox/$1:dev" ;;
+  esac
+}
+
+check_image_name() {
+  case " ${ALL_IMAGES[*]} " in
+    *" $1 "*) ;;
+    *) die "unknown image '$1' (known: ${ALL_IMAGES[*]})" ;;
+  esac
+}
+
 step_no=0
 step_total=0
 step_started=0

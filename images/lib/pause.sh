@@ -1,7 +1,5 @@
 # Builds the pod sandbox image from images/pause/pause.c. Sourced.
 
-PAUSE_TAG=registry.k8s.io/pause:3.10
-
 build_pause() {
   local ctx="$CACHE_DIR/ctx/pause"
   command -v gcc >/dev/null || die "no gcc: install Debian's gcc and libc6-dev"

@@ -1,6 +1,6 @@
 # Saves images as docker-archive tars for images/load.sh. Sourced.
 
-# Image name -> tar file name under $CACHE_DIR.
+# Image tag -> tar file under $CACHE_DIR.
 image_tar() {
   local name=${1#*/}
   echo "$CACHE_DIR/${name//[\/:]/_}.tar"
@@ -18,5 +18,5 @@ save_image() {
   docker save --output "$tar.partial" "$tag"
   mv "$tar.partial" "$tar"
   echo "$id" >"$tar.id"
-  echo "      $(basename "$tar"): $(du -m "$tar" | cut -f1) MB"
+  echo "      saved $(basename "$tar") ($(du -m "$tar" | cut -f1) MB)"
 }
