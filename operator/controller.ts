@@ -1,0 +1,159 @@
+import { makeInformer, type Informer, type KubernetesObject, type ObjectCache, type V1Pod } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import { GROUP, VERSION } from "../crds/agentsession.js";
+import type { PlatformOptions } from "./desired.js";
+import type { Clients } from "./kube.js";
+import type { OperatorMetrics } from "./metrics.js";
+import { MANAGED_BY, MANAGER, SESSION_LABEL } from "./names.js";
+import { WorkQueue } from "./queue.js";
+import { PermanentError, reconcile, type Caches } from "./reconcile.js";
+
+export interface ControllerOptions {
+  clients: Clients;
+  platform: PlatformOptions;
+  log: Logger;
+  /** Empty watches every namespace. */
+  namespace: string;
+  workers: number;
+  resyncSeconds: number;
+  metrics?: OperatorMetrics;
+}
+
+type Watched<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
+
+const keyOf = (o: KubernetesObject): string => `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
+
+/**
+ * Informers for AgentSessions, AgentTemplates and the pods sessions own feed one work queue of
+ * session keys; workers reconcile them. Informers run from construction (a standby replica has
+ * a warm cache); workers run only between `startWorkers` and `stop`, i.e. while leading.
+ */
+export class Controller {
+  readonly queue = new WorkQueue({ baseDelayMs: 200, maxDelayMs: 60_000 });
+  readonly sessions: Watched<KubernetesObject>;
+  private readonly templates: Watched<KubernetesObject>;
+  private readonly pods: Watched<V1Pod>;
+  private readonly synced = new Set<string>();
+  private readonly workersDone: Promise<void>[] = [];
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+
+  constructor(private readonly o: ControllerOptions) {
+    const { core, custom } = o.clients;
+    const ns = o.namespace;
+    const crPath = (plural: string): string => (ns ? `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${plural}` : `/apis/${GROUP}/${VERSION}/${plural}`);
+    const listCr = (plural: string) => async () =>
+      (ns
+        ? await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural })
+        : await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })) as { items: KubernetesObject[]; metadata?: { resourceVersion?: string } };
+    const selector = `${MANAGED_BY}=${MANAGER}`;
+    this.sessions = this.watch("agentsessions", makeInformer(o.clients.kc, crPath("agentsessions"), listCr("agentsessions")));
+    this.templates = this.watch("agenttemplates", makeInformer(o.clients.kc, crPath("agenttemplates"), listCr("agenttemplates")));
+    this.pods = this.watch(
+      "pods",
+      makeInformer<V1Pod>(
+        o.clients.kc,
+        ns ? `/api/v1/namespaces/${ns}/pods` : "/api/v1/pods",
+        () => (ns ? core.listNamespacedPod({ namespace: ns, labelSelector: selector }) : core.listPodForAllNamespaces({ labelSelector: selector })),
+        selector,
+      ),
+    );
+    const enqueue = (obj: KubernetesObject): void => this.queue.add(keyOf(obj));
+    for (const verb of ["add", "update", "delete"] as const) {
+      this.sessions.on(verb, enqueue);
+      this.templates.on(verb, (t) => this.enqueueUsersOf(t));
+      this.pods.on(verb, (p) => {
+        const session = p.metadata?.labels?.[SESSION_LABEL];
+        if (session) this.queue.add(`${p.metadata?.namespace ?? ""}/${session}`);
+      });
+    }
+  }
+
+  /** The read side the reconciler uses: always the informers' latest view. */
+  caches(): Caches {
+    return {
+      session: (ns, name) => this.sessions.get(name, ns),
+      template: (ns, name) => this.templates.get(name, ns),
+      pod: (ns, name) => this.pods.get(name, ns),
+    };
+  }
+
+  get hasSynced(): boolean {
+    return this.synced.size === 3;
+  }
+
+  async startInformers(): Promise<void> {
+    await Promise.all([this.sessions.start(), this.templates.start(), this.pods.start()]);
+  }
+
+  startWorkers(): void {
+    for (let i = 0; i < this.o.workers; i++) this.workersDone.push(this.worker());
+    for (const s of this.sessions.list()) this.queue.add(keyOf(s));
+    this.resyncTimer = setInterval(() => {
+      for (const s of this.sessions.list()) this.queue.add(keyOf(s));
+    }, this.o.resyncSeconds * 1000);
+    this.resyncTimer.unref();
+  }
+
+  /** Stops taking work, lets in-flight reconciles finish, stops the watches. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.resyncTimer);
+    this.queue.shutDown();
+    await Promise.all(this.workersDone);
+    await Promise.all([this.sessions.stop(), this.templates.stop(), this.pods.stop()]);
+  }
+
+  private watch<T extends KubernetesObject>(label: string, informer: Watched<T>): Watched<T> {
+    let delay = 500;
+    informer.on("connect", () => {
+      this.synced.add(label);
+      delay = 500;
+    });
+    // makeInformer stops on errors other than 410 and timeouts: restart it, with backoff.
+    informer.on("error", (err) => {
+      if (this.stopping) return;
+      this.o.log.warn({ err, informer: label, retryInMs: delay }, "watch failed; restarting");
+      const t = setTimeout(() => {
+        if (this.stopping) return;
+        informer.start().catch((e: unknown) => this.o.log.warn({ err: e, informer: label }, "watch restart failed"));
+      }, delay);
+      t.unref();
+      delay = Math.min(delay * 2, 30_000);
+    });
+    return informer;
+  }
+
+  private enqueueUsersOf(template: KubernetesObject): void {
+    const ns = template.metadata?.namespace ?? "";
+    for (const s of this.sessions.list(ns)) {
+      if ((s as { spec?: { templateRef?: { name?: string } } }).spec?.templateRef?.name === template.metadata?.name) this.queue.add(keyOf(s));
+    }
+  }
+
+  private async worker(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      const end = this.o.metrics?.reconcileDuration.startTimer();
+      try {
+        const r = await reconcile({ clients: this.o.clients, caches: this.caches(), platform: this.o.platform, log: this.o.log }, key);
+        this.queue.forget(key);
+        if (r.requeueAfterMs !== undefined) this.queue.addAfter(key, r.requeueAfterMs);
+        end?.({ result: "ok" });
+      } catch (err) {
+        end?.({ result: "error" });
+        const permanent = err instanceof PermanentError;
+        this.o.metrics?.reconcileErrors.inc({ kind: permanent ? "permanent" : "transient" });
+        if (permanent) {
+          this.o.log.error({ err, session: key }, "reconcile cannot succeed until the object changes");
+        } else {
+          const retryInMs = this.queue.addRateLimited(key);
+          this.o.log.warn({ err, session: key, retryInMs }, "reconcile failed; will retry");
+        }
+      } finally {
+        this.queue.done(key);
+      }
+    }
+  }
+}

@@ -1,0 +1,163 @@
+import { isDeepStrictEqual } from "node:util";
+import type { KubernetesObject, V1Pod, V1Secret } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import { AgentSession, AgentSessionStatus, GROUP, VERSION } from "../crds/agentsession.js";
+import { AgentTemplateSpec } from "../crds/agenttemplate.js";
+import { mergeTemplate } from "../crds/merge.js";
+import { decide, type Decision, type Observed } from "./decide.js";
+import { desired, type DesiredObjects, type PlatformOptions } from "./desired.js";
+import { apply, mergePatch, readOptional, statusOf, type Clients } from "./kube.js";
+import { names, SPEC_HASH } from "./names.js";
+import { ownership } from "./ownership.js";
+import { ensureStubs } from "./stubs.js";
+
+/** An error retrying cannot fix (the object itself is wrong); it is reported, not requeued. */
+export class PermanentError extends Error {
+  override readonly name = "PermanentError";
+}
+
+export interface Caches {
+  session(namespace: string, name: string): KubernetesObject | undefined;
+  template(namespace: string, name: string): KubernetesObject | undefined;
+  pod(namespace: string, name: string): V1Pod | undefined;
+}
+
+export interface ReconcilerDeps {
+  clients: Clients;
+  caches: Caches;
+  platform: PlatformOptions;
+  log: Logger;
+  now?: () => Date;
+}
+
+export interface ReconcileResult {
+  requeueAfterMs?: number;
+  phase?: string;
+}
+
+/**
+ * Brings one session's world in line with its spec. Level-based: it reads the latest state
+ * (caches for sessions, templates and pods; the API for the stub Secret and ownership checks),
+ * decides with pure functions, and writes only what differs: objects via server-side apply,
+ * status via /status when it changed.
+ */
+export async function reconcile(deps: ReconcilerDeps, key: string): Promise<ReconcileResult> {
+  const [namespace, name] = key.split("/") as [string, string];
+  const raw = deps.caches.session(namespace, name);
+  if (!raw) return {}; // deleted: owner references let the garbage collector remove the rest
+  const parsed = AgentSession.safeParse(raw);
+  if (!parsed.success) throw new PermanentError(`AgentSession ${key} does not match the schema: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  const session = parsed.data;
+  if (session.metadata.deletionTimestamp) return {};
+  const now = deps.now?.() ?? new Date();
+  const observed = await observe(deps, session, now);
+  let decision = decide(observed.observed);
+  if (decision.apply && observed.objects) {
+    const conflict = await applyObjects(deps, session, observed.objects, observed.observed.pod);
+    if (conflict) decision = decide({ ...observed.observed, conflict });
+  }
+  await act(deps, session, decision);
+  return { ...(decision.requeueAfterMs !== undefined ? { requeueAfterMs: decision.requeueAfterMs } : {}), ...(decision.status.phase ? { phase: decision.status.phase } : {}) };
+}
+
+async function observe(deps: ReconcilerDeps, session: AgentSession, now: Date): Promise<{ observed: Observed; objects?: DesiredObjects }> {
+  const ns = session.metadata.namespace ?? "default";
+  const ref = session.spec.templateRef?.name;
+  let template: AgentTemplateSpec | undefined;
+  if (ref) {
+    const rawTemplate = deps.caches.template(ns, ref);
+    if (!rawTemplate) return { observed: { session, template: { state: "missing", name: ref }, now } };
+    const t = AgentTemplateSpec.safeParse((rawTemplate as { spec?: unknown }).spec);
+    if (!t.success) return { observed: { session, template: { state: "violation", violations: [`AgentTemplate ${ref} is invalid: ${t.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`] }, now } };
+    template = t.data;
+  }
+  const merged = mergeTemplate(session.spec, template, ref);
+  if (!merged.ok) return { observed: { session, template: { state: "violation", violations: merged.violations }, now } };
+  const n = names(session.metadata.name);
+  const cachedPod = deps.caches.pod(ns, n.pod);
+  const owner = { name: session.metadata.name, uid: session.metadata.uid ?? "" };
+  const pod = ownership(cachedPod, owner) === "owned" ? cachedPod : undefined;
+  const base: Observed = { session, template: { state: ref ? "found" : "none" }, spec: merged.spec, ...(pod ? { pod } : {}), now };
+  // A finished or expired session needs no objects (and no stubs) any more.
+  if (["Succeeded", "Failed", "Expired"].includes(session.status?.phase ?? "")) return { observed: base };
+  const stubSecret = await readOptional<V1Secret>(deps.clients, { apiVersion: "v1", kind: "Secret", metadata: { name: n.stubs, namespace: ns } });
+  const existing: Record<string, string> = {};
+  if (stubSecret && ownership(stubSecret, owner) === "owned") {
+    for (const [k, v] of Object.entries(stubSecret.data ?? {})) existing[k] = Buffer.from(v, "base64").toString("utf8");
+  }
+  const stubs = ensureStubs(existing, merged.spec.credentials ?? []);
+  const built = desired({ session, template, stubs, platform: deps.platform });
+  if (!built.ok) return { observed: { ...base, template: { state: "violation", violations: built.violations } } };
+  return { observed: { ...base, desiredHash: built.objects.pod.metadata?.annotations?.[SPEC_HASH] ?? "" }, objects: built.objects };
+}
+
+/** Applies the session's objects, pod last; returns a conflict message instead of touching a foreign object. */
+async function applyObjects(deps: ReconcilerDeps, session: AgentSession, objects: DesiredObjects, ownedPod: V1Pod | undefined): Promise<string | undefined> {
+  const owner = { name: session.metadata.name, uid: session.metadata.uid ?? "" };
+  const children: KubernetesObject[] = [objects.stubSecret, objects.sidecarConfig, objects.networkPolicy, ...(objects.workspace ? [objects.workspace] : [])];
+  // The pod is immutable once created: apply it only when it does not exist yet.
+  if (!ownedPod) children.push(objects.pod);
+  for (const obj of children) {
+    const live = await readOptional(deps.clients, obj);
+    const who = ownership(live, owner);
+    if (who === "foreign") {
+      return `${obj.kind} ${obj.metadata?.namespace}/${obj.metadata?.name} already exists and is not owned by this session; delete it or rename the session`;
+    }
+    if (obj.kind === "Pod" && who === "owned") continue; // created since the cache was read
+    await apply(deps.clients, obj);
+  }
+  return undefined;
+}
+
+async function act(deps: ReconcilerDeps, session: AgentSession, d: Decision): Promise<void> {
+  const { namespace = "default", name, uid } = session.metadata;
+  const preconditions = uid ? { preconditions: { uid } } : {};
+  if (d.deletePod) {
+    try {
+      await deps.clients.core.deleteNamespacedPod({ name: names(name).pod, namespace, body: { ...preconditions, gracePeriodSeconds: 5 } });
+    } catch (e) {
+      if (statusOf(e) !== 404 && statusOf(e) !== 409) throw new Error(`cannot delete pod ${namespace}/${names(name).pod}`, { cause: e });
+    }
+  }
+  const prev = AgentSessionStatus.safeParse(session.status ?? {});
+  if (!prev.success || !isDeepStrictEqual(prev.data, d.status)) {
+    try {
+      await deps.clients.custom.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace, plural: "agentsessions", name, body: { status: d.status } }, mergePatch);
+    } catch (e) {
+      if (statusOf(e) !== 404) throw new Error(`cannot write the status of AgentSession ${namespace}/${name}`, { cause: e });
+    }
+  }
+  if (d.event) await recordEvent(deps, session, d.event);
+  if (d.deleteSession) {
+    deps.log.info({ session: `${namespace}/${name}` }, "deleting finished session: ttlSecondsAfterFinished elapsed");
+    try {
+      await deps.clients.custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: "agentsessions", name, body: { ...preconditions, propagationPolicy: "Background" } });
+    } catch (e) {
+      if (statusOf(e) !== 404 && statusOf(e) !== 409) throw new Error(`cannot delete AgentSession ${namespace}/${name}`, { cause: e });
+    }
+  }
+}
+
+async function recordEvent(deps: ReconcilerDeps, session: AgentSession, ev: NonNullable<Decision["event"]>): Promise<void> {
+  const { namespace = "default", name, uid } = session.metadata;
+  const now = deps.now?.() ?? new Date();
+  try {
+    await deps.clients.core.createNamespacedEvent({
+      namespace,
+      body: {
+        metadata: { generateName: `${name}.`, namespace },
+        involvedObject: { apiVersion: `${GROUP}/${VERSION}`, kind: "AgentSession", name, namespace, ...(uid ? { uid } : {}) },
+        reason: ev.reason,
+        message: ev.message.slice(0, 1024),
+        type: ev.type,
+        source: { component: "agentbox-operator" },
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      },
+    });
+  } catch (e) {
+    // An event is a courtesy; failing to record one must not fail the reconcile.
+    deps.log.warn({ err: e, session: `${namespace}/${name}` }, "could not record an event");
+  }
+}

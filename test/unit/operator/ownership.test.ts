@@ -1,0 +1,21 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ownership } from "../../../operator/ownership.js";
+
+const s = { name: "s1", uid: "u1" };
+const ref = (uid: string, controller = true): Record<string, unknown> => ({ apiVersion: "agentbox.dev/v1alpha1", kind: "AgentSession", name: "s1", uid, controller });
+const labels = { "app.kubernetes.io/managed-by": "agentbox", "agentbox.dev/session": "s1" };
+
+test("ownership: owned, adoptable, foreign, absent", () => {
+  const rows: [string, unknown, string][] = [
+    ["absent", undefined, "absent"],
+    ["controller is this session", { metadata: { ownerReferences: [ref("u1")] } }, "owned"],
+    ["controller is an older session of the same name", { metadata: { ownerReferences: [ref("u0")] }, labels }, "foreign"],
+    ["controller is something else", { metadata: { ownerReferences: [{ ...ref("x"), kind: "ReplicaSet" }] } }, "foreign"],
+    ["no controller, our labels", { metadata: { labels } }, "adoptable"],
+    ["no controller, labels for another session", { metadata: { labels: { ...labels, "agentbox.dev/session": "s2" } } }, "foreign"],
+    ["no controller, no labels", { metadata: {} }, "foreign"],
+    ["a non-controller reference to us does not make it ours", { metadata: { ownerReferences: [ref("u1", false)] } }, "foreign"],
+  ];
+  for (const [name, obj, expected] of rows) assert.equal(ownership(obj as never, s), expected, name);
+});
