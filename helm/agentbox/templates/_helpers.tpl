@@ -52,13 +52,6 @@ seccompProfile:
   type: RuntimeDefault
 {{- end -}}
 
-{{/* NetworkPolicy peers from a list of peer objects; [] means any address. */}}
-{{- define "agentbox.peers" -}}
-{{- if . }}
-from:
-{{ toYaml . | indent 2 }}
-{{- end }}
-{{- end -}}
 
 {{/* Egress rules every platform pod needs: DNS and the API server. Call with .Values.networkPolicy. */}}
 {{- define "agentbox.egressApiServerAndDns" -}}

@@ -1,0 +1,225 @@
+// `helm lint`, `helm template` validated by kubeconform against schemas generated from the
+// Kubernetes OpenAPI document of the version the local cluster runs, what the values schema
+// must refuse, and what the rendered manifests must say (security context, RBAC, replicas).
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseAllDocuments } from "yaml";
+import { AgentTemplate } from "../../../crds/agenttemplate.js";
+import { findOpenApi, schemasFromCrd, schemasFromOpenApi, writeSchemas } from "./k8s-schemas.js";
+import { findTool, run } from "./tools.js";
+
+const root = resolve(import.meta.dirname, "../../..");
+const chart = join(root, "helm/agentbox");
+const helm = findTool("helm");
+const kubeconform = findTool("kubeconform");
+const openApi = findOpenApi(root);
+const KUBE_VERSION = /k8s\.io\/kubernetes v([0-9.]+)/.exec(readFileSync(join(root, "test/cluster/k8s/go.mod"), "utf8"))?.[1] ?? "1.34.4";
+
+const missing = [
+  helm ? "" : "helm (build it: bash test/cluster/build-helm.sh)",
+  kubeconform ? "" : "kubeconform (built by the same script)",
+  openApi ? "" : "the Kubernetes OpenAPI document (the k8s.io/kubernetes Go module that test/cluster/build-k8s.sh downloads, or AGENTBOX_K8S_OPENAPI)",
+].filter(Boolean);
+const skip = missing.length > 0 ? `chart tests need ${missing.join(", ")}` : false;
+if (skip) console.log(`# SKIP helm chart tests: ${skip}`);
+
+type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; [k: string]: unknown };
+
+const VALUE_SETS: Record<string, string[]> = {
+  defaults: [],
+  everything: [
+    "--set", "templates.install=true", "--set", "templates.namespaces={default,team-a}",
+    "--set", "vault.enabled=true", "--set", "vault.address=https://vault.vault.svc:8200", "--set", "vault.caBundle=-----BEGIN CERTIFICATE-----",
+    "--set", "sessionApi.ingress.enabled=true", "--set", "sessionApi.ingress.className=nginx", "--set", "sessionApi.ingress.tls.enabled=true", "--set", "sessionApi.ingress.tls.secretName=agentbox-tls",
+    "--set", "sessionApi.auth.oidc.enabled=true", "--set", "sessionApi.auth.oidc.issuerUrl=https://idp.example.com", "--set", "sessionApi.auth.oidc.audience=agentbox",
+    "--set", "sessionApi.auth.staticTokens.enabled=true", "--set", "sessionApi.auth.staticTokens.secretName=dev-tokens",
+    "--set", "serviceMonitor.enabled=true", "--set", "networkPolicy.apiServer.cidrs={10.96.0.1/32}",
+    "--set", "networkPolicy.ingressFrom[0].namespaceSelector.matchLabels.name=ingress",
+    "--set", "operator.watchNamespaces={team-a,team-b}", "--set", "sessionApi.allowedOrigins={https://agents.example.com}",
+  ],
+  minimal: [
+    "--set", "operator.replicas=1", "--set", "operator.leaderElection.enabled=false", "--set", "operator.pdb.enabled=false",
+    "--set", "sessionApi.pdb.enabled=false", "--set", "networkPolicy.enabled=false", "--set", "rbac.agentRoles=false",
+  ],
+};
+
+function template(values: string[]): { status: number; objects: Obj[]; yaml: string; stderr: string } {
+  const r = run(helm!, ["template", "agentbox", chart, "-n", "agentbox-system", "--kube-version", KUBE_VERSION, "--include-crds", ...values]);
+  const objects = r.status === 0 ? parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj).filter((o) => o !== null) : [];
+  return { status: r.status, objects, yaml: r.stdout, stderr: r.stderr };
+}
+
+describe("helm chart", { skip }, () => {
+  let schemaDir = "";
+  const rendered: Record<string, Obj[]> = {};
+
+  before(async () => {
+    for (const [name, values] of Object.entries(VALUE_SETS)) {
+      const t = template(values);
+      assert.equal(t.status, 0, `helm template (${name}) failed:\n${t.stderr}`);
+      rendered[name] = t.objects;
+    }
+    schemaDir = await mkdtemp(join(tmpdir(), "agentbox-schemas-"));
+    const all = Object.values(rendered).flat();
+    const wanted = all.map((o) => {
+      const [group, version] = o.apiVersion.includes("/") ? o.apiVersion.split("/") : ["", o.apiVersion];
+      return { group: group!, version: version!, kind: o.kind };
+    });
+    await writeSchemas(schemaDir, schemasFromOpenApi(JSON.parse(readFileSync(openApi!, "utf8")), wanted));
+    for (const crd of ["agentbox.dev_agentsessions.yaml", "agentbox.dev_agenttemplates.yaml"]) {
+      await writeSchemas(schemaDir, schemasFromCrd(readFileSync(join(chart, "crds", crd), "utf8")));
+    }
+  });
+  after(async () => {
+    if (schemaDir) await rm(schemaDir, { recursive: true, force: true });
+  });
+
+  const validate = (yaml: string): ReturnType<typeof run> =>
+    run(kubeconform!, ["-strict", "-summary", "-skip", "ServiceMonitor", "-schema-location", `${schemaDir}/{{ .ResourceKind }}{{ .KindSuffix }}.json`, "-"], yaml);
+
+  test("helm lint passes with default and with all options", () => {
+    for (const name of ["defaults", "everything"]) {
+      const r = run(helm!, ["lint", chart, "--strict", "--kube-version", KUBE_VERSION, ...VALUE_SETS[name]!]);
+      assert.equal(r.status, 0, `${name}:\n${r.stdout}${r.stderr}`);
+    }
+  });
+
+  for (const name of Object.keys(VALUE_SETS)) {
+    test(`rendered manifests (${name}) are valid against the Kubernetes ${KUBE_VERSION} schemas`, () => {
+      const yaml = rendered[name]!.map((o) => JSON.stringify(o)).join("\n---\n");
+      const r = validate(yaml);
+      assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+      const summary = /(\d+) resources found.*Valid: (\d+), Invalid: (\d+), Errors: (\d+), Skipped: (\d+)/.exec(r.stdout);
+      assert.ok(summary, r.stdout);
+      const expectedSkipped = rendered[name]!.filter((o) => o.kind === "ServiceMonitor").length;
+      assert.equal(Number(summary[2]), rendered[name]!.length - expectedSkipped, "every non-skipped object was validated");
+      assert.equal(Number(summary[5]), expectedSkipped);
+    });
+  }
+
+  test("the validator is not vacuous: it refuses broken manifests", () => {
+    const deployment = rendered.defaults!.find((o) => o.kind === "Deployment")!;
+    const broken: [string, unknown][] = [
+      ["replicas as a word", { ...deployment, spec: { ...(deployment.spec as object), replicas: "two" } }],
+      ["an unknown field", { ...deployment, spec: { ...(deployment.spec as object), replica: 2 } }],
+      ["an AgentTemplate with an unknown mode", { apiVersion: "agentbox.dev/v1alpha1", kind: "AgentTemplate", metadata: { name: "x" }, spec: { lifecycle: { mode: "Forever" } } }],
+    ];
+    for (const [name, obj] of broken) assert.notEqual(validate(JSON.stringify(obj)).status, 0, name);
+  });
+
+  test("operator: two replicas with --leader-elect, the platform image, IfNotPresent", () => {
+    const op = rendered.defaults!.find((o) => o.kind === "Deployment" && o.metadata.name.endsWith("-operator")) as any;
+    assert.equal(op.spec.replicas, 2);
+    const c = op.spec.template.spec.containers[0];
+    assert.ok(c.args.includes("--leader-elect"));
+    assert.deepEqual(c.command, ["node", "/app/dist/operator/main.js"]);
+    assert.equal(c.image, "agentbox/platform:dev");
+    assert.equal(c.imagePullPolicy, "IfNotPresent");
+    assert.ok(c.env.some((e: any) => e.name === "AGENTBOX_PLATFORM_IMAGE" && e.value === "agentbox/platform:dev"));
+    const api = rendered.defaults!.find((o) => o.kind === "Deployment" && o.metadata.name.endsWith("-session-api")) as any;
+    assert.deepEqual(api.spec.template.spec.containers[0].command, ["node", "/app/dist/session-api/main.js"]);
+  });
+
+  test("vault values reach the operator only when vault is enabled", () => {
+    const env = (set: string): any[] => (rendered[set]!.find((o) => o.kind === "Deployment" && o.metadata.name.endsWith("-operator")) as any).spec.template.spec.containers[0].env;
+    assert.ok(env("everything").some((e) => e.name === "AGENTBOX_VAULT_ADDR" && e.value === "https://vault.vault.svc:8200"));
+    assert.ok(env("everything").some((e) => e.name === "AGENTBOX_VAULT_CA_PEM"));
+    assert.ok(!env("defaults").some((e) => e.name.startsWith("AGENTBOX_VAULT_")));
+  });
+
+  test("every platform container is non-root, read-only, without capabilities or escalation", () => {
+    for (const set of Object.keys(VALUE_SETS)) {
+      for (const d of rendered[set]!.filter((o) => o.kind === "Deployment") as any[]) {
+        const pod = d.spec.template.spec;
+        assert.equal(pod.securityContext.runAsNonRoot, true, d.metadata.name);
+        for (const c of pod.containers) {
+          assert.equal(c.securityContext.allowPrivilegeEscalation, false);
+          assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+          assert.deepEqual(c.securityContext.capabilities.drop, ["ALL"]);
+          assert.equal(c.securityContext.seccompProfile.type, "RuntimeDefault");
+        }
+      }
+    }
+  });
+
+  test("RBAC is least privilege: no wildcards, no secrets for the session API, no exec for the operator", () => {
+    const roles = rendered.defaults!.filter((o) => o.kind === "ClusterRole" || o.kind === "Role") as any[];
+    for (const role of roles) {
+      for (const rule of role.rules) {
+        for (const field of ["apiGroups", "resources", "verbs"]) assert.ok(!rule[field].includes("*"), `${role.metadata.name} has a wildcard in ${field}`);
+      }
+    }
+    const grants = (name: string, resource: string): string[] =>
+      roles.filter((r) => r.metadata.name.endsWith(name)).flatMap((r) => r.rules.filter((x: any) => x.resources.includes(resource)).flatMap((x: any) => x.verbs));
+    assert.deepEqual(grants("-operator", "pods/exec"), []);
+    assert.deepEqual(grants("-operator", "agentsessions/status").sort(), ["patch", "update"]);
+    assert.ok(!grants("-operator", "agentsessions").includes("update"), "the operator never writes a session's spec");
+    assert.deepEqual(grants("-operator-leader-election", "leases").sort(), ["create", "get", "list", "patch", "update", "watch"]);
+    assert.deepEqual(grants("-session-api", "secrets"), []);
+    assert.deepEqual(grants("-session-api", "tokenreviews"), ["create"]);
+    assert.deepEqual(grants("-session-api", "subjectaccessreviews"), ["create"]);
+    assert.deepEqual(grants("agentbox-agent-user", "agentsessions/terminal").sort(), ["create", "get"]);
+    assert.deepEqual(grants("agentbox-agent-viewer", "agentsessions/terminal"), ["get"]);
+    assert.deepEqual(grants("agentbox-agent-viewer", "agentsessions").sort(), ["get", "list", "watch"]);
+    const lease = roles.find((r) => r.kind === "Role");
+    assert.equal(lease.metadata.namespace, "agentbox-system", "leases only in the release namespace");
+  });
+
+  test("PDBs, NetworkPolicies and ServiceMonitor follow their switches", () => {
+    const count = (set: string, kind: string): number => rendered[set]!.filter((o) => o.kind === kind).length;
+    assert.equal(count("defaults", "PodDisruptionBudget"), 2);
+    assert.equal(count("minimal", "PodDisruptionBudget"), 0);
+    assert.equal(count("defaults", "NetworkPolicy"), 2);
+    assert.equal(count("minimal", "NetworkPolicy"), 0);
+    assert.equal(count("defaults", "ServiceMonitor"), 0);
+    assert.equal(count("everything", "ServiceMonitor"), 1);
+    assert.equal(count("everything", "Ingress"), 1);
+    assert.equal(count("minimal", "ClusterRole"), 2, "only the components' roles without rbac.agentRoles");
+    assert.equal(count("defaults", "CustomResourceDefinition"), 2);
+  });
+
+  test("templates.install renders the example AgentTemplates, valid against the API schema, in each namespace", () => {
+    const templates = rendered.everything!.filter((o) => o.kind === "AgentTemplate");
+    assert.deepEqual(templates.map((t) => `${t.metadata.namespace}/${t.metadata.name}`).sort(), [
+      "default/claude-code", "default/codex", "default/shell", "default/shell-batch",
+      "team-a/claude-code", "team-a/codex", "team-a/shell", "team-a/shell-batch",
+    ]);
+    for (const t of templates) {
+      const parsed = AgentTemplate.safeParse(t);
+      assert.ok(parsed.success, `${t.metadata.name}: ${parsed.success ? "" : parsed.error.message}`);
+    }
+    assert.equal(rendered.defaults!.filter((o) => o.kind === "AgentTemplate").length, 0);
+  });
+
+  test("the values schema refuses mistakes with a message naming the key", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "agentbox-values-"));
+    const cases: [string, string, RegExp][] = [
+      ["unknown top-level key", "replicas: 3\n", /replicas/],
+      ["typo in a nested key", "operator:\n  replica: 3\n", /replica/],
+      ["latest tag", "image:\n  tag: latest\n", /tag/],
+      ["bad pull policy", "image:\n  pullPolicy: Sometimes\n", /pullPolicy/],
+      ["two operators without leader election", "operator:\n  replicas: 2\n  leaderElection:\n    enabled: false\n", /enabled/],
+      ["OIDC without an https issuer", "sessionApi:\n  auth:\n    oidc:\n      enabled: true\n      issuerUrl: http://idp\n      audience: a\n", /issuerUrl/],
+      ["vault without an address", "vault:\n  enabled: true\n", /address/],
+      ["bad log level", "operator:\n  logLevel: loud\n", /logLevel/],
+      ["privileged port", "sessionApi:\n  port: 80\n", /port/],
+      ["bad origin", "sessionApi:\n  allowedOrigins: [\"agents.example.com/path\"]\n", /allowedOrigins/],
+      ["bad template namespace", "templates:\n  namespaces: [Team_A]\n", /namespaces/],
+    ];
+    try {
+      for (const [name, values, message] of cases) {
+        const file = join(dir, `${name.replace(/\W+/g, "-")}.yaml`);
+        await writeFile(file, values);
+        const t = template(["-f", file]);
+        assert.notEqual(t.status, 0, `${name} was accepted`);
+        assert.match(t.stderr, message, name);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
