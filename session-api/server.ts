@@ -1,0 +1,84 @@
+// Wires the REST app, the terminal upgrade handler and the hub onto one HTTP server.
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "./log.js";
+import type { Authenticator, Authorizer } from "./auth/identity.js";
+import { createApp } from "./http/app.js";
+import type { AgentSession, SessionStore } from "./store/store.js";
+import { TerminalHub, type HubDefaults } from "./terminal/hub.js";
+import type { UpstreamFactory } from "./terminal/upstream.js";
+import { terminalUpgradeHandler } from "./ws/terminal-upgrade.js";
+import { mountWebUi } from "./web/serve.js";
+
+export interface ServerDeps {
+  store: SessionStore;
+  authenticator: Authenticator;
+  authorizer: Authorizer;
+  log: Logger;
+  allowedOrigins: readonly string[];
+  /** How to reach a session's terminal: pods/attach in a cluster, a local PTY in development. */
+  upstreamFor: (session: AgentSession) => UpstreamFactory;
+  hub?: Partial<Omit<HubDefaults, "log">>;
+  webUi?: boolean;
+}
+
+export interface RunningServer {
+  server: Server;
+  hub: TerminalHub;
+  url: string;
+  close(): Promise<void>;
+}
+
+const ALIVE = new Set(["Running", "Starting"]);
+
+export async function startServer(deps: ServerDeps, port: number, host = "127.0.0.1"): Promise<RunningServer> {
+  const hub = new TerminalHub({ ...deps.hub, log: deps.log });
+  const app = createApp({
+    store: deps.store,
+    authenticator: deps.authenticator,
+    authorizer: deps.authorizer,
+    log: deps.log,
+    onSessionDeleted: (namespace, name) => hub.end(`${namespace}/${name}`),
+    ...(deps.webUi === false ? {} : { mount: mountWebUi }),
+  });
+  const server = createServer(app);
+  server.on("upgrade", terminalUpgradeHandler({
+    authenticator: deps.authenticator,
+    authorizer: deps.authorizer,
+    store: deps.store,
+    allowedOrigins: deps.allowedOrigins,
+    log: deps.log,
+    onTerminal: (ws, { namespace, name, session, role, identity }) => {
+      deps.log.info({ namespace, name, user: identity.username, role }, "terminal viewer joined");
+      hub.join(
+        `${namespace}/${name}`,
+        () => ({
+          connect: deps.upstreamFor(session),
+          isAlive: async () => ALIVE.has((await deps.store.getSession(namespace, name))?.status?.phase ?? ""),
+          onActivity: () => {
+            deps.store.recordActivity(namespace, name, new Date()).catch((err: unknown) => deps.log.warn({ err, namespace, name }, "could not record activity"));
+          },
+        }),
+        ws,
+        role,
+      );
+    },
+  }));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return {
+    server,
+    hub,
+    url: `http://${shown}:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        hub.close();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,150 @@
+// The real SessionStore: AgentSessions and AgentTemplates as custom objects on the API server.
+import {
+  ApiException,
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+} from "@kubernetes/client-node";
+import { z } from "zod";
+import { API_VERSION, AgentSession, GROUP, VERSION } from "../../crds/agentsession.js";
+import { AgentTemplate } from "../../crds/agenttemplate.js";
+import {
+  ACTIVITY_ANNOTATION,
+  StoreError,
+  type LogOptions,
+  type NewSession,
+  type SessionStore,
+} from "./store.js";
+
+const SESSIONS = "agentsessions";
+const TEMPLATES = "agenttemplates";
+const List = z.object({ items: z.array(z.unknown()) });
+
+/** Maps an API server failure to a StoreError a person can act on. */
+function storeError(err: unknown, what: string): StoreError {
+  if (err instanceof ApiException) {
+    const message = apiMessage(err.body) ?? `HTTP ${err.code}`;
+    if (err.code === 404) return new StoreError("not-found", `${what}: not found`, { cause: err });
+    if (err.code === 409) return new StoreError("conflict", `${what}: ${message}`, { cause: err });
+    if (err.code === 422 || err.code === 400) return new StoreError("invalid", `${what}: ${message}`, { cause: err });
+  }
+  return new StoreError("unavailable", `${what}: the Kubernetes API server did not answer as expected`, { cause: err });
+}
+
+function apiMessage(body: unknown): string | undefined {
+  const text = typeof body === "string" ? body : JSON.stringify(body ?? "");
+  try {
+    const parsed = z.object({ message: z.string() }).safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data.message : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Objects the API server returns that do not match our schema are skipped rather than failing a list. */
+function parseAll<T>(schema: z.ZodType<T>, items: unknown[]): T[] {
+  return items.flatMap((item) => {
+    const parsed = schema.safeParse(item);
+    return parsed.success ? [parsed.data] : [];
+  });
+}
+
+export function kubeSessionStore(kc: KubeConfig): SessionStore {
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const core = kc.makeApiClient(CoreV1Api);
+  const at = (namespace: string, plural: string): { group: string; version: string; namespace: string; plural: string } => ({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural,
+  });
+
+  const getSession = async (namespace: string, name: string): Promise<AgentSession | undefined> => {
+    try {
+      return AgentSession.parse(await custom.getNamespacedCustomObject({ ...at(namespace, SESSIONS), name }));
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404) return undefined;
+      if (err instanceof z.ZodError) throw new StoreError("invalid", `session ${namespace}/${name} does not match the AgentSession schema`, { cause: err });
+      throw storeError(err, `get session ${namespace}/${name}`);
+    }
+  };
+
+  return {
+    async listSessions(namespace) {
+      try {
+        return parseAll(AgentSession, List.parse(await custom.listNamespacedCustomObject(at(namespace, SESSIONS))).items);
+      } catch (err) {
+        throw storeError(err, `list sessions in ${namespace}`);
+      }
+    },
+    getSession,
+    async createSession(namespace, input: NewSession) {
+      const body = {
+        apiVersion: API_VERSION,
+        kind: "AgentSession",
+        metadata: {
+          ...(input.name ? { name: input.name } : { generateName: input.generateName ?? "session-" }),
+          namespace,
+          ...(input.annotations ? { annotations: input.annotations } : {}),
+        },
+        spec: input.spec,
+      };
+      try {
+        return AgentSession.parse(await custom.createNamespacedCustomObject({ ...at(namespace, SESSIONS), body }));
+      } catch (err) {
+        throw storeError(err, `create session in ${namespace}`);
+      }
+    },
+    async deleteSession(namespace, name) {
+      try {
+        await custom.deleteNamespacedCustomObject({ ...at(namespace, SESSIONS), name, propagationPolicy: "Foreground" });
+        return true;
+      } catch (err) {
+        if (err instanceof ApiException && err.code === 404) return false;
+        throw storeError(err, `delete session ${namespace}/${name}`);
+      }
+    },
+    async listTemplates(namespace) {
+      try {
+        return parseAll(AgentTemplate, List.parse(await custom.listNamespacedCustomObject(at(namespace, TEMPLATES))).items);
+      } catch (err) {
+        throw storeError(err, `list templates in ${namespace}`);
+      }
+    },
+    async getTemplate(namespace, name) {
+      try {
+        return AgentTemplate.parse(await custom.getNamespacedCustomObject({ ...at(namespace, TEMPLATES), name }));
+      } catch (err) {
+        if (err instanceof ApiException && err.code === 404) return undefined;
+        throw storeError(err, `get template ${namespace}/${name}`);
+      }
+    },
+    async logs(namespace, name, options: LogOptions) {
+      const session = await getSession(namespace, name);
+      const pod = session?.status?.podName;
+      if (!pod) throw new StoreError("not-found", `session ${namespace}/${name} has no pod yet`);
+      try {
+        return await core.readNamespacedPodLog({
+          name: pod,
+          namespace,
+          container: options.container,
+          ...(options.tailLines === undefined ? {} : { tailLines: options.tailLines }),
+        });
+      } catch (err) {
+        throw storeError(err, `logs of session ${namespace}/${name}`);
+      }
+    },
+    async recordActivity(namespace, name, when) {
+      try {
+        await custom.patchNamespacedCustomObject(
+          { ...at(namespace, SESSIONS), name, body: { metadata: { annotations: { [ACTIVITY_ANNOTATION]: when.toISOString() } } } },
+          setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+        );
+      } catch (err) {
+        throw storeError(err, `record activity on session ${namespace}/${name}`);
+      }
+    },
+  };
+}

@@ -1,0 +1,48 @@
+// Where sessions and templates live. The real implementation talks to the Kubernetes API server;
+// the fake keeps them in memory for tests and local development.
+import type { AgentSession, AgentSessionSpec } from "../../crds/agentsession.js";
+import type { AgentTemplate } from "../../crds/agenttemplate.js";
+
+export type { AgentSession, AgentSessionSpec, AgentTemplate };
+
+export interface NewSession {
+  name?: string;
+  generateName?: string;
+  spec: AgentSessionSpec;
+  annotations?: Record<string, string>;
+}
+
+export interface LogOptions {
+  tailLines?: number;
+  container: "agent" | "sidecar";
+}
+
+export interface SessionStore {
+  listSessions(namespace: string): Promise<AgentSession[]>;
+  getSession(namespace: string, name: string): Promise<AgentSession | undefined>;
+  createSession(namespace: string, session: NewSession): Promise<AgentSession>;
+  /** False when there was no such session. */
+  deleteSession(namespace: string, name: string): Promise<boolean>;
+  listTemplates(namespace: string): Promise<AgentTemplate[]>;
+  getTemplate(namespace: string, name: string): Promise<AgentTemplate | undefined>;
+  logs(namespace: string, name: string, options: LogOptions): Promise<string>;
+  /** Sets the agentbox.dev/last-activity annotation, which drives idle expiry. */
+  recordActivity(namespace: string, name: string, at: Date): Promise<void>;
+}
+
+export type StoreErrorKind = "conflict" | "not-found" | "invalid" | "unavailable";
+
+/** A failure the caller can explain to a person: it maps to 409, 404, 422 or 503. */
+export class StoreError extends Error {
+  constructor(
+    readonly kind: StoreErrorKind,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "StoreError";
+  }
+}
+
+export const ACTIVITY_ANNOTATION = "agentbox.dev/last-activity";
+export const CREATED_BY_ANNOTATION = "agentbox.dev/created-by";
