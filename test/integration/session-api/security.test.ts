@@ -1,0 +1,143 @@
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { SignJWT, exportJWK, generateKeyPair } from "jose";
+import WebSocket from "ws";
+import { oidcAuthenticator } from "../../../session-api/auth/oidc.js";
+import { startTestApi, TOKENS } from "./harness.js";
+import { TestViewer, until } from "./viewer-client.js";
+
+// A real OIDC issuer on loopback: discovery document and JWKS, keys made fresh for this run.
+const { publicKey, privateKey } = await generateKeyPair("ES256");
+const other = await generateKeyPair("ES256");
+const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256", use: "sig" };
+const issuerServer = createServer((req, res) => {
+  const issuer = `http://127.0.0.1:${(issuerServer.address() as AddressInfo).port}`;
+  res.setHeader("content-type", "application/json");
+  if (req.url === "/.well-known/openid-configuration") res.end(JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks` }));
+  else if (req.url === "/jwks") res.end(JSON.stringify({ keys: [jwk] }));
+  else res.writeHead(404).end("{}");
+});
+await new Promise<void>((resolve) => issuerServer.listen(0, "127.0.0.1", resolve));
+const issuer = `http://127.0.0.1:${(issuerServer.address() as AddressInfo).port}`;
+const AUDIENCE = "agentbox";
+
+const api = await startTestApi({ extraAuthenticators: [await oidcAuthenticator({ issuer, audience: AUDIENCE })] });
+const wsBase = api.url.replace("http:", "ws:");
+const sockets: Array<{ close(): void }> = [];
+after(async () => {
+  for (const s of sockets) s.close();
+  await api.close();
+  issuerServer.close();
+});
+
+async function jwt(claims: { sub?: string; aud?: string; iss?: string; exp?: number | string; key?: CryptoKey }): Promise<string> {
+  const token = new SignJWT({ groups: ["dev"] })
+    .setProtectedHeader({ alg: "ES256", kid: "k1" })
+    .setSubject(claims.sub ?? "alice")
+    .setIssuer(claims.iss ?? issuer)
+    .setAudience(claims.aud ?? AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime(claims.exp ?? "5m");
+  return token.sign(claims.key ?? privateKey);
+}
+
+const whoami = (token: string): Promise<Response> =>
+  fetch(`${api.url}/api/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
+
+test("OIDC: a valid JWT signs in; expired, wrong audience, wrong issuer, foreign key and alg none get 401", async () => {
+  const ok = await whoami(await jwt({}));
+  assert.equal(ok.status, 200);
+  assert.deepEqual(await ok.json(), { username: "alice", groups: ["dev"] });
+  const now = Math.floor(Date.now() / 1000);
+  const unsigned = `${Buffer.from(JSON.stringify({ alg: "none" })).toString("base64url")}.${Buffer.from(JSON.stringify({ sub: "alice", iss: issuer, aud: AUDIENCE, exp: now + 300 })).toString("base64url")}.`;
+  const bad: Array<[string, string]> = [
+    ["expired", await jwt({ exp: now - 3600 })],
+    ["wrong audience", await jwt({ aud: "someone-else" })],
+    ["wrong issuer", await jwt({ iss: "https://evil.example" })],
+    ["signed by another key", await jwt({ key: other.privateKey })],
+    ["alg none", unsigned],
+  ];
+  for (const [what, token] of bad) {
+    const reply = await whoami(token);
+    assert.equal(reply.status, 401, what);
+    const body = (await reply.json()) as { error: { code: string } };
+    assert.equal(body.error.code, "Unauthenticated", what);
+  }
+});
+
+/** Attempts an upgrade and reports the HTTP status it was refused with, or 101 when it opened. */
+function upgradeStatus(path: string, options: { protocols?: string[]; origin?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; body: string; protocol?: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${wsBase}${path}`, options.protocols ?? ["agentbox.v1", `agentbox.bearer.${TOKENS.alice}`], {
+      ...(options.origin ? { origin: options.origin } : {}),
+      headers: options.headers ?? {},
+    });
+    ws.once("open", () => {
+      resolve({ status: 101, body: "", protocol: ws.protocol });
+      ws.close();
+    });
+    ws.once("unexpected-response", (_req, res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+    });
+    ws.once("error", (err) => {
+      if (!(err.message.includes("Unexpected server response"))) reject(err);
+    });
+  });
+}
+
+const terminal = (name: string): string => `/api/v1/namespaces/team/sessions/${name}/terminal`;
+
+test("terminal WebSocket: every refusal happens before the upgrade, with the right status", async () => {
+  await api.store.createSession("team", { name: "sec", spec: { agent: { image: "x" } } });
+  await api.store.createSession("team", { name: "listed", spec: { agent: { image: "x" }, access: { users: ["alice"], viewers: [] } } });
+  await api.store.createSession("team", { name: "pending", spec: { agent: { image: "x" } } });
+  api.store.setPhase("team", "pending", "Pending");
+  const cases: Array<[string, string, Parameters<typeof upgradeStatus>[1], number, RegExp]> = [
+    ["cross-origin", terminal("sec"), { origin: "https://evil.example" }, 403, /origin https:\/\/evil.example is not allowed/],
+    ["lookalike origin", terminal("sec"), { origin: `${api.url}.evil.example` }, 403, /not allowed/],
+    ["token only in the query", `${terminal("sec")}?access_token=${TOKENS.alice}`, { protocols: ["agentbox.v1"] }, 400, /not accepted in the query string/],
+    ["token in the query and the protocol", `${terminal("sec")}?token=${TOKENS.alice}`, {}, 400, /query string/],
+    ["no token", terminal("sec"), { protocols: ["agentbox.v1"] }, 401, /sign in/],
+    ["bad token", terminal("sec"), { protocols: ["agentbox.v1", "agentbox.bearer.nope-nope-nope-nope"] }, 401, /not accepted/],
+    ["no agentbox.v1 subprotocol", terminal("sec"), { protocols: [`agentbox.bearer.${TOKENS.alice}`] }, 400, /subprotocol agentbox.v1/],
+    ["no RBAC", terminal("sec"), { protocols: ["agentbox.v1", `agentbox.bearer.${TOKENS.mallory}`] }, 403, /mallory may not open/],
+    ["not on the access list", terminal("listed"), { protocols: ["agentbox.v1", `agentbox.bearer.${TOKENS.bob}`] }, 403, /access lists/],
+    ["no such session", terminal("ghost"), {}, 404, /no session ghost/],
+    ["session not running", terminal("pending"), {}, 409, /is Pending/],
+    ["bad session name", terminal("BAD"), {}, 400, /DNS label/],
+    ["not a terminal path", "/api/v1/namespaces/team/sessions", {}, 404, /terminals are at/],
+  ];
+  for (const [what, path, options, status, message] of cases) {
+    const reply = await upgradeStatus(path, options);
+    assert.equal(reply.status, status, `${what}: ${reply.body}`);
+    assert.match(reply.body, message, what);
+    assert.doesNotMatch(reply.body, /token-0123456789/, `${what}: the token is never echoed`);
+  }
+  assert.equal(api.hub.get("team/sec"), undefined, "no refused request reached the hub");
+  const same = await upgradeStatus(terminal("sec"), { origin: api.url });
+  assert.equal(same.status, 101, "the UI's own origin may connect");
+  assert.equal(same.protocol, "agentbox.v1", "only agentbox.v1 is selected, never the bearer protocol");
+  const cli = await upgradeStatus(terminal("sec"), { protocols: ["agentbox.v1"], headers: { authorization: `Bearer ${TOKENS.alice}` } });
+  assert.equal(cli.status, 101, "a CLI may send the token as an Authorization header");
+});
+
+test("terminal WebSocket: a viewer's keystrokes are dropped, the user's are typed", async () => {
+  await api.store.createSession("team", { name: "shared", spec: { agent: { image: "x" } } });
+  const user = await TestViewer.connect(`${wsBase}${terminal("shared")}`, { protocols: ["agentbox.v1", `agentbox.bearer.${TOKENS.alice}`] });
+  const viewer = await TestViewer.connect(`${wsBase}${terminal("shared")}`, { protocols: ["agentbox.v1", `agentbox.bearer.${TOKENS.bob}`] });
+  const sharer = await TestViewer.connect(`${wsBase}${terminal("shared")}?mode=view`, { protocols: ["agentbox.v1", `agentbox.bearer.${TOKENS.alice}`] });
+  sockets.push(user, viewer, sharer);
+  await until(() => [user, viewer, sharer].every((v) => v.snapshots === 1), "snapshots");
+  assert.deepEqual([user, viewer, sharer].map((v) => v.controls.find((c) => c.type === "hello")?.role), ["rw", "ro", "ro"]);
+  viewer.type("echo VIEWER-$((1+1))\r");
+  sharer.type("echo SHARER-$((1+2))\r");
+  user.type("echo USER-$((1+3))\r");
+  await until(async () => (await viewer.text()).includes("USER-4"), "the user's command on the viewer's screen");
+  const screen = await user.text();
+  assert.doesNotMatch(screen, /VIEWER-|SHARER-/);
+  await until(() => api.store.getSession("team", "shared").then((s) => s?.metadata.annotations?.["agentbox.dev/last-activity"] !== undefined), "activity annotation");
+});
