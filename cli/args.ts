@@ -10,7 +10,7 @@ export type EnvVar = { name: string; value: string };
 export type Command =
   | { kind: "help"; topic: string }
   | { kind: "run"; global: GlobalOptions; template?: string; image?: string; name?: string; env: EnvVar[]; keep: boolean; timeoutSeconds?: number; quiet: boolean; command: string[] }
-  | { kind: "attach"; global: GlobalOptions; name: string }
+  | { kind: "attach"; global: GlobalOptions; name: string; view: boolean }
   | { kind: "ls"; global: GlobalOptions; output: OutputFormat }
   | { kind: "logs"; global: GlobalOptions; name: string; follow: boolean }
   | { kind: "rm"; global: GlobalOptions; names: string[] }
@@ -36,7 +36,7 @@ const COMMAND_OPTIONS: Record<string, Options> = {
     keep: { type: "boolean" },
     quiet: { type: "boolean", short: "q" },
   },
-  attach: {},
+  attach: { view: { type: "boolean" } },
   ls: { output: { type: "string", short: "o" } },
   logs: { follow: { type: "boolean", short: "f" } },
   rm: {},
@@ -84,7 +84,7 @@ export function parseCommand(argv: string[]): Command {
     case "attach":
     case "logs": {
       const target = singleName(name, positionals);
-      return name === "attach" ? { kind: "attach", global, name: target } : { kind: "logs", global, name: target, follow: values.follow === true };
+      return name === "attach" ? { kind: "attach", global, name: target, view: values.view === true } : { kind: "logs", global, name: target, follow: values.follow === true };
     }
     case "rm":
       if (positionals.length === 0) throw usage(name, "name at least one session to delete");

@@ -2,7 +2,6 @@
 // and every failure turned into a CliError a person can act on.
 import http from "node:http";
 import https from "node:https";
-import type { Writable } from "node:stream";
 import type { z } from "zod";
 import type { Connection } from "./config.js";
 import { CliError } from "./errors.js";
@@ -12,7 +11,8 @@ import { errorMessage, SessionList, SessionView, TemplateList, type TemplateView
 const MAX_BODY = 16 * 1024 * 1024;
 const REQUEST_TIMEOUT_MS = 30_000;
 
-export type CreateSessionBody = { metadata: { name: string; labels?: Record<string, string> }; spec: Record<string, unknown> };
+/** The session API's create body: a name, optionally a template, and the spec (overrides on top of the template). */
+export type CreateSessionBody = { name: string; template?: string; spec: Record<string, unknown> };
 
 type Answer = { status: number; body: Buffer; contentType: string };
 
@@ -53,26 +53,12 @@ export class SessionApiClient {
     return (await this.json("GET", "templates", TemplateList)).items;
   }
 
-  /** Copies the session's logs into `sink`; with follow, until the agent's output ends or `signal` aborts. */
-  async streamLogs(name: string, options: { follow: boolean; sink: Writable; signal?: AbortSignal }): Promise<void> {
-    const url = this.url(`sessions/${encodeURIComponent(name)}/logs`);
-    if (options.follow) url.searchParams.set("follow", "true");
-    const res = await this.open("GET", url, undefined, { timeout: !options.follow, signal: options.signal });
-    if ((res.statusCode ?? 0) >= 300) {
-      throw this.failure("GET", `sessions/${name}/logs`, await readAll(res, res.statusCode ?? 0));
-    }
-    await new Promise<void>((resolve, reject) => {
-      res.on("data", (chunk: Buffer) => {
-        // Back-pressure: a slow stdout pauses the download instead of buffering without bound.
-        if (!options.sink.write(chunk)) {
-          res.pause();
-          options.sink.once("drain", () => res.resume());
-        }
-      });
-      res.once("end", resolve);
-      res.once("error", (cause) => (options.signal?.aborted ? resolve() : reject(unreachable(this.conn.server, cause))));
-      res.once("aborted", () => resolve());
-    });
+  /** The agent's output so far (the API answers with the whole log as text). */
+  async logs(name: string): Promise<string> {
+    const path = `sessions/${encodeURIComponent(name)}/logs`;
+    const answer = await this.send("GET", this.url(path));
+    if (answer.status >= 300) throw this.failure("GET", path, answer);
+    return answer.body.toString("utf8");
   }
 
   /** Headers and TLS options for the terminal WebSocket, which the terminal module opens itself. */
@@ -103,11 +89,11 @@ export class SessionApiClient {
   }
 
   private async send(method: string, url: URL, body?: unknown): Promise<Answer> {
-    const res = await this.open(method, url, body, { timeout: true });
+    const res = await this.open(method, url, body);
     return readAll(res, res.statusCode ?? 0);
   }
 
-  private open(method: string, url: URL, body: unknown, options: { timeout: boolean; signal?: AbortSignal | undefined }): Promise<http.IncomingMessage> {
+  private open(method: string, url: URL, body: unknown): Promise<http.IncomingMessage> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers: http.OutgoingHttpHeaders = { authorization: `Bearer ${this.conn.token}`, accept: "application/json" };
     if (payload) {
@@ -116,10 +102,8 @@ export class SessionApiClient {
     }
     const lib = url.protocol === "https:" ? https : http;
     return new Promise((resolve, reject) => {
-      const req = lib.request(url, { method, headers, ...(this.conn.ca ? { ca: this.conn.ca } : {}), ...(options.signal ? { signal: options.signal } : {}) }, resolve);
-      if (options.timeout) {
-        req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000}s`)));
-      }
+      const req = lib.request(url, { method, headers, ...(this.conn.ca ? { ca: this.conn.ca } : {}) }, resolve);
+      req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000}s`)));
       req.once("error", (cause) => reject(unreachable(this.conn.server, cause)));
       req.end(payload);
     });

@@ -60,6 +60,9 @@ live output; what you type goes to the agent (unless you may only watch). The te
 in raw mode and its size follows your window. Detach with Ctrl-] (the session keeps running).
 Exits with the agent's exit code if the agent ends while attached.
 
+Options:
+      --view             watch read-only, even if you may type
+
 ${GLOBAL}`,
 
   ls: `Usage: agentbox ls [options]

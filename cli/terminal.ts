@@ -6,6 +6,7 @@ import { z } from "zod";
 import { BEARER_PREFIX, SUBPROTOCOL } from "../session-api/terminal/protocol.js";
 import { CliError } from "./errors.js";
 import { EXIT, exitCodeForStatus } from "./exit-codes.js";
+import { errorMessage } from "./schemas.js";
 
 /** Ctrl-] as a byte, the detach key (as telnet and docker attach use). */
 export const DETACH_KEY = 0x1d;
@@ -34,9 +35,11 @@ export interface TerminalIO {
 export type AttachOptions = { url: URL; token: string; ca?: string; io: TerminalIO };
 
 /** The WebSocket URL of a session's terminal, from the REST URL of the same path. */
-export function terminalUrl(httpUrl: URL): URL {
+export function terminalUrl(httpUrl: URL, view = false): URL {
   const url = new URL(httpUrl.href);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  // The token never goes in the query string; `mode=view` only asks for a read-only seat.
+  if (view) url.searchParams.set("mode", "view");
   return url;
 }
 
@@ -79,9 +82,22 @@ export function attach(options: AttachOptions): Promise<AttachOutcome> {
 
     ws.on("unexpected-response", (_req, res) => {
       const status = res.statusCode ?? 0;
-      const hint = status === 401 ? "the server refused the token; check AGENTBOX_TOKEN" : status === 403 ? "you may not attach to this session (role agentbox-agent-user or agentbox-agent-viewer, or the session's access lists)" : status === 404 ? "no such session, or it has no terminal yet" : "";
-      res.resume();
-      finish(new CliError(`cannot attach: the server answered HTTP ${status}${hint ? `: ${hint}` : ""}`, exitCodeForStatus(status)));
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on("data", (chunk: Buffer) => {
+        size += chunk.length;
+        if (size <= 65536) chunks.push(chunk);
+      });
+      res.once("end", () => {
+        let said: string | undefined;
+        try {
+          said = errorMessage(JSON.parse(Buffer.concat(chunks).toString("utf8")));
+        } catch {
+          said = undefined;
+        }
+        const hint = status === 401 ? "check AGENTBOX_TOKEN" : status === 403 ? "attaching needs the agentbox-agent-user role (agentbox-agent-viewer to watch with --view)" : "";
+        finish(new CliError(`cannot attach (HTTP ${status}): ${said ?? "refused"}${hint ? `; ${hint}` : ""}`, exitCodeForStatus(status)));
+      });
     });
     ws.on("error", (cause) => finish(new CliError(`cannot attach to ${options.url.origin}: ${cause.message}`, EXIT.unavailable, { cause })));
     ws.on("open", () => {

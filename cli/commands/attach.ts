@@ -3,8 +3,8 @@ import { EXIT } from "../exit-codes.js";
 import { attach, terminalUrl, type TerminalIO } from "../terminal.js";
 
 /** Attaches; the exit code is 0 on detach, the agent's when it ended, 69 when the connection dropped. */
-export async function attachCommand(client: SessionApiClient, name: string, io: TerminalIO): Promise<number> {
-  const url = terminalUrl(client.url(`sessions/${encodeURIComponent(name)}/terminal`));
+export async function attachCommand(client: SessionApiClient, name: string, view: boolean, io: TerminalIO): Promise<number> {
+  const url = terminalUrl(client.url(`sessions/${encodeURIComponent(name)}/terminal`), view);
   const outcome = await attach({ url, token: client.token, ...client.tls, io });
   const nl = io.stdin.isTTY ? "\r\n" : "\n";
   switch (outcome.kind) {

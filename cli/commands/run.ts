@@ -7,6 +7,7 @@ import type { Command } from "../args.js";
 import type { CreateSessionBody, SessionApiClient } from "../client.js";
 import { CliError } from "../errors.js";
 import { EXIT, exitCodeForSession } from "../exit-codes.js";
+import { followLogs } from "../follow-logs.js";
 import { hasOutput, isFinished, progressLine, startProblem } from "../format.js";
 import type { SessionView } from "../schemas.js";
 
@@ -27,14 +28,7 @@ export function buildRunBody(cmd: RunCommand, name: string): CreateSessionBody {
   if (cmd.image !== undefined) agent.image = cmd.image;
   if (cmd.command.length > 0) agent.command = cmd.command;
   if (cmd.env.length > 0) agent.env = cmd.env;
-  return {
-    metadata: { name, labels: { "agentbox.dev/created-by": "agentbox-cli" } },
-    spec: {
-      ...(cmd.template !== undefined ? { templateRef: { name: cmd.template } } : {}),
-      agent,
-      lifecycle: { mode: "Batch" },
-    },
-  };
+  return { name, ...(cmd.template !== undefined ? { template: cmd.template } : {}), spec: { agent, lifecycle: { mode: "Batch" } } };
 }
 
 export function generateName(): string {
@@ -58,7 +52,13 @@ export async function runCommand(cmd: RunCommand, deps: RunDeps): Promise<number
   const onInterrupt = (): void => stop.abort(new Stop(EXIT.interrupted, "interrupted"));
   deps.interrupt.addEventListener("abort", onInterrupt, { once: true });
 
-  await deps.client.createSession(buildRunBody(cmd, name));
+  try {
+    await deps.client.createSession(buildRunBody(cmd, name));
+  } catch (err) {
+    // A refused spec (missing template, a locked field) means the session could not start.
+    if (err instanceof CliError && err.exitCode === EXIT.badRequest) throw new CliError(err.message, EXIT.startFailed, { cause: err });
+    throw err;
+  }
   say(`created session ${name} in namespace ${deps.client.namespace}`);
   try {
     return await follow(name, cmd, deps, stop.signal, say);
@@ -85,14 +85,33 @@ async function follow(name: string, cmd: RunCommand, deps: RunDeps, signal: Abor
     return EXIT.startFailed;
   }
   if (session.status.phase === "Running") say("the agent is running; its output follows");
-  try {
-    await deps.client.streamLogs(name, { follow: !isFinished(session), sink: deps.stdout, signal });
-  } catch (err) {
-    if (signal.aborted) throw err;
-    // The exit code still matters when the output cannot be shown.
-    deps.stderr.write(`[agentbox] cannot stream the output: ${err instanceof Error ? err.message : String(err)}\n`);
-  }
-  session = await waitFor(name, deps, signal, pollMs, () => {}, isFinished);
+  let progress = progressLine(session, undefined);
+  let logsFailed = false;
+  let text = "";
+  await followLogs({
+    fetch: async () => {
+      if (logsFailed) return text;
+      try {
+        text = await deps.client.logs(name);
+      } catch (err) {
+        if (signal.aborted) throw err;
+        // The exit code still matters when the output cannot be shown.
+        logsFailed = true;
+        deps.stderr.write(`[agentbox] cannot show the output: ${err instanceof Error ? err.message : String(err)}\n`);
+      }
+      return text;
+    },
+    sink: deps.stdout,
+    signal,
+    pollMs,
+    done: async () => {
+      session = await deps.client.getSession(name);
+      const line = progressLine(session, progress);
+      if (line !== undefined && !isFinished(session)) say(line);
+      progress = line ?? progress;
+      return isFinished(session);
+    },
+  });
   const code = exitCodeForSession({ phase: session.status.phase ?? "", exitCode: session.status.exitCode });
   say(`session ${name} ${session.status.phase ?? "ended"}${session.status.exitCode !== undefined ? ` with exit code ${session.status.exitCode}` : ""}${code !== 0 && session.status.message ? `: ${session.status.message}` : ""}`);
   return code;
