@@ -33,13 +33,14 @@ const VALUE_SETS: Record<string, string[]> = {
   defaults: [],
   everything: [
     "--set", "templates.install=true", "--set", "templates.namespaces={default,team-a}",
-    "--set", "vault.enabled=true", "--set", "vault.address=https://vault.vault.svc:8200", "--set", "vault.caBundle=-----BEGIN CERTIFICATE-----",
+    "--set", "vault.enabled=true", "--set", "vault.address=https://vault.vault.svc:8200",
+    "--set", "sessions.upstreamCaConfigMap=upstream-ca", "--set", "sessions.extraEgress[0].ports[0].port=8200", "--set", "sessions.extraEgress[0].to[0].namespaceSelector.matchLabels.name=vault",
     "--set", "sessionApi.ingress.enabled=true", "--set", "sessionApi.ingress.className=nginx", "--set", "sessionApi.ingress.tls.enabled=true", "--set", "sessionApi.ingress.tls.secretName=agentbox-tls",
     "--set", "sessionApi.auth.oidc.enabled=true", "--set", "sessionApi.auth.oidc.issuerUrl=https://idp.example.com", "--set", "sessionApi.auth.oidc.audience=agentbox",
     "--set", "sessionApi.auth.staticTokens.enabled=true", "--set", "sessionApi.auth.staticTokens.secretName=dev-tokens",
     "--set", "serviceMonitor.enabled=true", "--set", "networkPolicy.apiServer.cidrs={10.96.0.1/32}",
     "--set", "networkPolicy.ingressFrom[0].namespaceSelector.matchLabels.name=ingress",
-    "--set", "operator.watchNamespaces={team-a,team-b}", "--set", "sessionApi.allowedOrigins={https://agents.example.com}",
+    "--set", "operator.watchNamespace=team-a", "--set", "sessionApi.allowedOrigins={https://agents.example.com}",
   ],
   minimal: [
     "--set", "operator.replicas=1", "--set", "operator.leaderElection.enabled=false", "--set", "operator.pdb.enabled=false",
@@ -111,11 +112,16 @@ describe("helm chart", { skip }, () => {
     for (const [name, obj] of broken) assert.notEqual(validate(JSON.stringify(obj)).status, 0, name);
   });
 
-  test("operator: two replicas with --leader-elect, the platform image, IfNotPresent", () => {
+  const operatorContainer = (set: string): any =>
+    (rendered[set]!.find((o) => o.kind === "Deployment" && o.metadata.name.endsWith("-operator")) as any).spec.template.spec.containers[0];
+
+  test("operator: two replicas with leader election, the platform image, IfNotPresent, flags it accepts", () => {
     const op = rendered.defaults!.find((o) => o.kind === "Deployment" && o.metadata.name.endsWith("-operator")) as any;
     assert.equal(op.spec.replicas, 2);
-    const c = op.spec.template.spec.containers[0];
-    assert.ok(c.args.includes("--leader-elect"));
+    const c = operatorContainer("defaults");
+    assert.deepEqual(c.args, ["--leader-elect=true", "--metrics-port=8080"]);
+    assert.deepEqual(operatorContainer("minimal").args, ["--leader-elect=false", "--metrics-port=8080"]);
+    assert.deepEqual(operatorContainer("everything").args, ["--leader-elect=true", "--metrics-port=8080", "--namespace=team-a"]);
     assert.deepEqual(c.command, ["node", "/app/dist/operator/main.js"]);
     assert.equal(c.image, "agentbox/platform:dev");
     assert.equal(c.imagePullPolicy, "IfNotPresent");
@@ -124,11 +130,26 @@ describe("helm chart", { skip }, () => {
     assert.deepEqual(api.spec.template.spec.containers[0].command, ["node", "/app/dist/session-api/main.js"]);
   });
 
-  test("vault values reach the operator only when vault is enabled", () => {
-    const env = (set: string): any[] => (rendered[set]!.find((o) => o.kind === "Deployment" && o.metadata.name.endsWith("-operator")) as any).spec.template.spec.containers[0].env;
-    assert.ok(env("everything").some((e) => e.name === "AGENTBOX_VAULT_ADDR" && e.value === "https://vault.vault.svc:8200"));
-    assert.ok(env("everything").some((e) => e.name === "AGENTBOX_VAULT_CA_PEM"));
-    assert.ok(!env("defaults").some((e) => e.name.startsWith("AGENTBOX_VAULT_")));
+  test("vault and session settings reach the operator's environment", () => {
+    const env = (set: string): Record<string, string> => Object.fromEntries(operatorContainer(set).env.filter((e: any) => "value" in e).map((e: any) => [e.name, e.value]));
+    const all = env("everything");
+    assert.equal(all.AGENTBOX_VAULT_ADDR, "https://vault.vault.svc:8200");
+    assert.equal(all.AGENTBOX_VAULT_ROLE, "agentbox-sidecar");
+    assert.equal(all.AGENTBOX_TOKEN_AUDIENCE, "vault");
+    assert.equal(all.AGENTBOX_UPSTREAM_CA_CONFIGMAP, "upstream-ca");
+    assert.deepEqual(JSON.parse(all.AGENTBOX_EXTRA_EGRESS!), [{ ports: [{ port: 8200 }], to: [{ namespaceSelector: { matchLabels: { name: "vault" } } }] }]);
+    const defaults = env("defaults");
+    assert.ok(!Object.keys(defaults).some((k) => k.startsWith("AGENTBOX_VAULT_") || k === "AGENTBOX_EXTRA_EGRESS"));
+    assert.equal(defaults.AGENTBOX_SESSION_SERVICE_ACCOUNT, "default");
+  });
+
+  test("every AGENTBOX_ variable and flag given to the operator is one its configuration reads", async () => {
+    const { HELP } = await import("../../../operator/config.js");
+    for (const set of Object.keys(VALUE_SETS)) {
+      const c = operatorContainer(set);
+      for (const e of c.env) if (e.name.startsWith("AGENTBOX_")) assert.ok(HELP.includes(`Env ${e.name}`), `${e.name} is not an operator setting`);
+      for (const a of c.args) assert.ok(HELP.includes(a.split("=")[0]), `${a} is not an operator flag`);
+    }
   });
 
   test("every platform container is non-root, read-only, without capabilities or escalation", () => {
@@ -206,6 +227,8 @@ describe("helm chart", { skip }, () => {
       ["OIDC without an https issuer", "sessionApi:\n  auth:\n    oidc:\n      enabled: true\n      issuerUrl: http://idp\n      audience: a\n", /issuerUrl/],
       ["vault without an address", "vault:\n  enabled: true\n", /address/],
       ["bad log level", "operator:\n  logLevel: loud\n", /logLevel/],
+      ["fatal is not an operator log level", "operator:\n  logLevel: fatal\n", /logLevel/],
+      ["two watched namespaces", "operator:\n  watchNamespace: [a, b]\n", /watchNamespace/],
       ["privileged port", "sessionApi:\n  port: 80\n", /port/],
       ["bad origin", "sessionApi:\n  allowedOrigins: [\"agents.example.com/path\"]\n", /allowedOrigins/],
       ["bad template namespace", "templates:\n  namespaces: [Team_A]\n", /namespaces/],
