@@ -33,7 +33,8 @@ const envelope = (o: KindOptions): JSONSchemaProps => {
   const properties: Record<string, JSONSchemaProps> = {
     apiVersion: { type: "string", description: "apiVersion: the versioned schema of this object, agentbox.dev/v1alpha1." },
     kind: { type: "string", description: `kind: ${o.kind}.` },
-    metadata: { type: "object", description: "metadata: standard object metadata." },
+    // The API server refuses anything but `type` here: metadata's schema is its own.
+    metadata: { type: "object" },
     spec: toStructural(o.spec),
   };
   if (o.status) properties.status = toStructural(o.status);

@@ -69,6 +69,10 @@ export function structuralProblems(node: JSONSchemaProps, path = ""): string[] {
     if (!node.properties?.[name]) problems.push(`${at}: required ${name} is not a property`);
   }
   for (const [name, child] of Object.entries(node.properties ?? {})) {
+    if (path === "" && name === "metadata") {
+      if (Object.keys(child).some((k) => k !== "type")) problems.push(".metadata: only type may be set");
+      continue;
+    }
     if (!child.description) problems.push(`${path}.${name}: no description`);
     else if (!child.description.startsWith(`${name}:`)) problems.push(`${path}.${name}: description does not start with "${name}:"`);
     problems.push(...structuralProblems(child, `${path}.${name}`));
