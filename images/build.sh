@@ -4,7 +4,8 @@
 # Each image is saved as a tar under /var/cache/agentbox/images for images/load.sh.
 #
 # usage: images/build.sh [pause|platform|agent-shell|claude-code|codex]...   (default: all)
-# Idempotent; run as root. Env: AGENTBOX_IMAGE_CACHE, AGENTBOX_DEBIAN_MIRROR, AGENTBOX_HOST_NODE.
+# Idempotent; run as root. Env: AGENTBOX_IMAGE_CACHE, AGENTBOX_DEBIAN_MIRROR, AGENTBOX_HOST_NODE,
+# AGENTBOX_BASES=pull (with a registry: pull the official base images instead of making them).
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -29,25 +30,33 @@ build_one() {
 }
 
 main() {
-  local wanted=("$@") name
-  [ ${#wanted[@]} -gt 0 ] || wanted=("${ALL_IMAGES[@]}")
-  for name in "${wanted[@]}"; do check_image_name "$name"; done
-  # The model images are built on agent-shell: build it first when either is asked for.
-  case " ${wanted[*]} " in
-    *" agent-shell "*) ;;
-    *" claude-code "* | *" codex "*) wanted=(agent-shell "${wanted[@]}") ;;
-  esac
+  local asked=("$@") wanted=() name
+  [ ${#asked[@]} -gt 0 ] || asked=("${ALL_IMAGES[@]}")
+  for name in "${asked[@]}"; do check_image_name "$name"; done
+  # The agent CLI images are built on agent-shell, so it comes along; order is ALL_IMAGES'.
+  case " ${asked[*]} " in *" claude-code "* | *" codex "*) asked+=(agent-shell) ;; esac
+  for name in "${ALL_IMAGES[@]}"; do
+    case " ${asked[*]} " in *" $name "*) wanted+=("$name") ;; esac
+  done
 
   require_root
   mkdir -p "$CACHE_DIR"
   step_total=$((3 + ${#wanted[@]}))
+  [ "${AGENTBOX_BASES:-local}" != pull ] || step_total=$((2 + ${#wanted[@]}))
 
   step "Docker engine"
   ensure_docker
-  step "base image debian:bookworm-slim (debootstrap --variant=minbase)"
-  build_debian_base
-  step "base image node:20-bookworm-slim (host Node.js)"
-  build_node_base
+  if [ "${AGENTBOX_BASES:-local}" = pull ]; then
+    step "base images debian:bookworm-slim, node:20-bookworm-slim (docker pull)"
+    docker pull --quiet debian:bookworm-slim >/dev/null
+    docker pull --quiet node:20-bookworm-slim >/dev/null
+    step_done "pulled"
+  else
+    step "base image debian:bookworm-slim (debootstrap --variant=minbase)"
+    build_debian_base
+    step "base image node:20-bookworm-slim (host Node.js)"
+    build_node_base
+  fi
   # Each image is saved as soon as it is built, so a later failure does not lose it.
   for name in "${wanted[@]}"; do
     step "image $(tag_of "$name")"
