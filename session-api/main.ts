@@ -34,25 +34,36 @@ async function authenticators(config: Config, kc: KubeConfig | undefined): Promi
   return chainAuthenticators(chain);
 }
 
-async function devDeps(config: Config, log: Logger): Promise<Pick<ServerDeps, "store" | "authorizer" | "upstreamFor">> {
+type Backend = Pick<ServerDeps, "store" | "authorizer" | "upstreamFor" | "shellFor">;
+
+async function devDeps(config: Config, log: Logger): Promise<Backend> {
   const store = new FakeSessionStore();
   store.addTemplate("default", "shell", { agent: { image: "local-shell" }, locked: [] });
   // Every user in the token file is an agent user: this mode is for one developer's machine.
   const users = parseStaticTokens(await readFile(config.staticTokenFile ?? "", "utf8")).map((e) => e.identity.username);
   const authorizer: Authorizer = new FakeAuthorizer(users.map(fakeAgentUser));
   log.warn("running with the in-memory FAKE store and authorizer (--dev-fake): for development only");
-  return { store, authorizer, upstreamFor: () => localPtyFactory({ command: [config.devShell] }) };
+  const shell = localPtyFactory({ command: [config.devShell] });
+  return { store, authorizer, upstreamFor: () => shell, shellFor: () => shell };
 }
 
-function clusterDeps(config: Config, kc: KubeConfig): Pick<ServerDeps, "store" | "authorizer" | "upstreamFor"> {
+// Prefer bash when the image has it; every agent image has sh.
+const SHELL = ["/bin/sh", "-c", "command -v bash >/dev/null 2>&1 && exec bash -l || exec sh -l"];
+
+function clusterDeps(config: Config, kc: KubeConfig): Backend {
   const store: SessionStore = kubeSessionStore(kc);
-  const upstreamFor = (session: AgentSession): UpstreamFactory => (size) => {
+  const stream = (session: AgentSession, mode: "attach" | "exec"): UpstreamFactory => (size) => {
     const pod = session.status?.podName;
     const namespace = session.metadata.namespace;
     if (!pod || !namespace) return Promise.reject(new Error(`session ${session.metadata.name} has no pod yet`));
-    return kubeStreamFactory(kc, { namespace, pod, container: config.agentContainer, mode: "attach" })(size);
+    return kubeStreamFactory(kc, { namespace, pod, container: config.agentContainer, mode, ...(mode === "exec" ? { command: SHELL } : {}) })(size);
   };
-  return { store, authorizer: subjectAccessReviewAuthorizer(kc), upstreamFor };
+  return {
+    store,
+    authorizer: subjectAccessReviewAuthorizer(kc),
+    upstreamFor: (session) => stream(session, "attach"),
+    shellFor: (session) => stream(session, "exec"),
+  };
 }
 
 async function main(): Promise<void> {

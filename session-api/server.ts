@@ -1,4 +1,5 @@
 // Wires the REST app, the terminal upgrade handler and the hub onto one HTTP server.
+import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "./log.js";
@@ -18,6 +19,8 @@ export interface ServerDeps {
   allowedOrigins: readonly string[];
   /** How to reach a session's terminal: pods/attach in a cluster, a local PTY in development. */
   upstreamFor: (session: AgentSession) => UpstreamFactory;
+  /** How to start a fresh shell in a session's agent container (pods/exec); without it /shell is refused. */
+  shellFor?: (session: AgentSession) => UpstreamFactory;
   hub?: Partial<Omit<HubDefaults, "log">>;
   webUi?: boolean;
 }
@@ -47,17 +50,25 @@ export async function startServer(deps: ServerDeps, port: number, host = "127.0.
     authorizer: deps.authorizer,
     store: deps.store,
     allowedOrigins: deps.allowedOrigins,
+    shells: deps.shellFor !== undefined,
     log: deps.log,
-    onTerminal: (ws, { namespace, name, session, role, identity }) => {
-      deps.log.info({ namespace, name, user: identity.username, role }, "terminal viewer joined");
+    onTerminal: (ws, { kind, namespace, name, session, role, identity }) => {
+      deps.log.info({ namespace, name, user: identity.username, role, kind }, "terminal viewer joined");
+      const recordActivity = (): void => {
+        deps.store.recordActivity(namespace, name, new Date()).catch((err: unknown) => deps.log.warn({ err, namespace, name }, "could not record activity"));
+      };
+      if (kind === "shell" && deps.shellFor) {
+        const shellFor = deps.shellFor;
+        // A private terminal: never re-opened when the shell exits, gone when its one viewer leaves.
+        hub.join(`${namespace}/${name}#shell-${randomUUID()}`, () => ({ connect: shellFor(session), isAlive: () => Promise.resolve(false), onActivity: recordActivity, lingerMs: 0 }), ws, role);
+        return;
+      }
       hub.join(
         `${namespace}/${name}`,
         () => ({
           connect: deps.upstreamFor(session),
           isAlive: async () => ALIVE.has((await deps.store.getSession(namespace, name))?.status?.phase ?? ""),
-          onActivity: () => {
-            deps.store.recordActivity(namespace, name, new Date()).catch((err: unknown) => deps.log.warn({ err, namespace, name }, "could not record activity"));
-          },
+          onActivity: recordActivity,
         }),
         ws,
         role,

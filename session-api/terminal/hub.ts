@@ -3,7 +3,7 @@ import type { WebSocket } from "ws";
 import type { Role } from "./protocol.js";
 import { SessionTerminal, type SessionTerminalOptions } from "./session-terminal.js";
 
-export type TerminalTarget = Pick<SessionTerminalOptions, "connect" | "isAlive" | "onActivity">;
+export type TerminalTarget = Pick<SessionTerminalOptions, "connect" | "isAlive" | "onActivity" | "lingerMs">;
 export type HubDefaults = Omit<SessionTerminalOptions, "connect" | "isAlive" | "onActivity" | "onClosed">;
 
 export class TerminalHub {

@@ -220,10 +220,11 @@ export class SessionTerminal {
     if (this.closed) return;
     const message: ServerControl = { type: "upstream", state: "ended" };
     if (end.exitCode !== undefined) message.exitCode = end.exitCode;
-    this.broadcast(message);
-    // Let queued output reach viewers before the sockets close.
+    // Queued output goes out first (a viewer still syncing has its screen in the snapshot it awaits).
     for (const viewer of this.viewers) {
-      viewer.ws.send(JSON.stringify(message), () => viewer.ws.close(1000, "session ended"));
+      viewer.open = false;
+      for (const item of viewer.queue) viewer.ws.send(item, { binary: typeof item !== "string" });
+      viewer.ws.send(JSON.stringify(message), () => viewer.ws.close(1000, end.exitCode === undefined ? "ended" : `exited ${end.exitCode}`));
     }
     this.viewers.clear();
     this.close();

@@ -16,10 +16,12 @@ import type { AgentSession, SessionStore } from "../store/store.js";
 import { SUBPROTOCOL, type Role } from "../terminal/protocol.js";
 import { originAllowed } from "./origin.js";
 
-const TERMINAL_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/sessions\/([^/]+)\/terminal$/;
+const TERMINAL_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/sessions\/([^/]+)\/(terminal|shell)$/;
 const ATTACHABLE = new Set(["Running", "Starting"]);
 
 export interface TerminalRequest {
+  /** terminal: the session's shared terminal; shell: a fresh private shell in the agent container. */
+  kind: "terminal" | "shell";
   namespace: string;
   name: string;
   session: AgentSession;
@@ -32,6 +34,8 @@ export interface UpgradeDeps {
   authorizer: Authorizer;
   store: SessionStore;
   allowedOrigins: readonly string[];
+  /** Whether fresh shells (/shell) can be opened at all. */
+  shells: boolean;
   log: Logger;
   /** Hands the opened socket to the terminal hub. */
   onTerminal: (ws: WebSocket, request: TerminalRequest) => void;
@@ -60,7 +64,9 @@ export function terminalUpgradeHandler(deps: UpgradeDeps): UpgradeHandler {
 async function checkUpgrade(req: IncomingMessage, deps: UpgradeDeps): Promise<TerminalRequest> {
   const url = new URL(req.url ?? "/", "http://x");
   const match = TERMINAL_PATH.exec(url.pathname);
-  if (!match) throw new ApiError("NotFound", "no WebSocket endpoint here; terminals are at /api/v1/namespaces/{namespace}/sessions/{name}/terminal");
+  if (!match) throw new ApiError("NotFound", "no WebSocket endpoint here; terminals are at /api/v1/namespaces/{namespace}/sessions/{name}/terminal (or /shell)");
+  const kind = match[3] === "shell" ? "shell" : "terminal";
+  if (kind === "shell" && !deps.shells) throw new ApiError("NotFound", "this server does not open fresh shells; use the session's /terminal");
   if (!originAllowed(req.headers.origin, req.headers.host, deps.allowedOrigins)) {
     throw new ApiError("Forbidden", `WebSocket from origin ${req.headers.origin ?? ""} is not allowed; add it to the session API's allowed origins`);
   }
@@ -71,7 +77,7 @@ async function checkUpgrade(req: IncomingMessage, deps: UpgradeDeps): Promise<Te
   const identity = await authenticate(req, deps.authenticator);
   const { namespace, name } = parseInput(
     SessionParams,
-    { namespace: decodeURIComponent(match[1] ?? ""), name: decodeURIComponent(match[2] ?? "") },
+    { namespace: decodePart(match[1]), name: decodePart(match[2]) },
     "path",
   );
   const mode = url.searchParams.get("mode");
@@ -88,9 +94,20 @@ async function checkUpgrade(req: IncomingMessage, deps: UpgradeDeps): Promise<Te
   if (!session) throw new ApiError("NotFound", `no session ${name} in namespace ${namespace}`);
   const role = terminalRole({ username: identity.username, rbacCreate, rbacGet, access: session.spec.access, wantsReadOnly: mode === "view" });
   if (!role) throw new ApiError("Forbidden", `${identity.username} is not on the access lists of session ${namespace}/${name}`);
+  if (kind === "shell" && role !== "rw") {
+    throw new ApiError("Forbidden", `${identity.username} may only watch ${namespace}/${name}; a shell needs create on agentsessions/terminal`);
+  }
   const phase = session.status?.phase ?? "Pending";
   if (!ATTACHABLE.has(phase)) throw new ApiError("Conflict", `session ${namespace}/${name} is ${phase}; its terminal opens once it is Running`);
-  return { namespace, name, session, identity, role };
+  return { kind, namespace, name, session, identity, role };
+}
+
+function decodePart(part: string | undefined): string {
+  try {
+    return decodeURIComponent(part ?? "");
+  } catch {
+    throw new ApiError("BadRequest", "the URL path is not valid percent-encoding");
+  }
 }
 
 function refuse(socket: Duplex, error: ApiError, log: Logger): void {

@@ -45,6 +45,7 @@ export async function startTestApi(options: { extraAuthenticators?: Authenticato
       log: pino({ level: process.env.LOG_LEVEL ?? "silent" }),
       allowedOrigins: options.allowedOrigins ?? [],
       upstreamFor: () => localPtyFactory({ command: ["sh"], env, cwd: home }),
+      shellFor: () => localPtyFactory({ command: ["sh"], env: { ...env, AGENTBOX_PRIVATE_SHELL: "1" }, cwd: home }),
       hub: { lingerMs: 60_000, pingIntervalMs: 5000 },
     },
     0,

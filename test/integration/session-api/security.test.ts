@@ -110,6 +110,8 @@ test("terminal WebSocket: every refusal happens before the upgrade, with the rig
     ["session not running", terminal("pending"), {}, 409, /is Pending/],
     ["bad session name", terminal("BAD"), {}, 400, /DNS label/],
     ["not a terminal path", "/api/v1/namespaces/team/sessions", {}, 404, /terminals are at/],
+    ["bad percent-encoding", "/api/v1/namespaces/team/sessions/%E0%A4%A/terminal", {}, 400, /percent-encoding/],
+    ["a viewer asking for a shell", "/api/v1/namespaces/team/sessions/sec/shell", { protocols: ["agentbox.v1", `agentbox.bearer.${TOKENS.bob}`] }, 403, /needs create on agentsessions\/terminal/],
   ];
   for (const [what, path, options, status, message] of cases) {
     const reply = await upgradeStatus(path, options);
@@ -140,4 +142,20 @@ test("terminal WebSocket: a viewer's keystrokes are dropped, the user's are type
   const screen = await user.text();
   assert.doesNotMatch(screen, /VIEWER-|SHARER-/);
   await until(() => api.store.getSession("team", "shared").then((s) => s?.metadata.annotations?.["agentbox.dev/last-activity"] !== undefined), "activity annotation");
+});
+
+test("shell WebSocket: a fresh private shell per connection, closed when its viewer leaves", async () => {
+  await api.store.createSession("team", { name: "shelly", spec: { agent: { image: "x" } } });
+  const open = (): Promise<TestViewer> =>
+    TestViewer.connect(`${wsBase}/api/v1/namespaces/team/sessions/shelly/shell`, { protocols: ["agentbox.v1", `agentbox.bearer.${TOKENS.alice}`] });
+  const first = await open();
+  const second = await open();
+  sockets.push(first, second);
+  await until(() => first.snapshots === 1 && second.snapshots === 1, "snapshots");
+  first.type("echo private-$AGENTBOX_PRIVATE_SHELL-$((5*5))\r");
+  await until(async () => (await first.text()).includes("private-1-25"), "the private shell to answer");
+  assert.doesNotMatch(await second.text(), /private-/, "the other shell did not see it");
+  first.type("exit\r");
+  await until(() => first.ws.readyState === WebSocket.CLOSED, "the socket to close when the shell exits");
+  assert.ok(first.controls.some((c) => c.type === "upstream" && c.state === "ended"));
 });
