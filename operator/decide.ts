@@ -131,7 +131,9 @@ function fromPod(o: Observed, pod: V1Pod, templateReason: [Reason, string]): Dra
   }
   if (stale) {
     const msg = "the spec changed; replacing the pod";
-    return { phase: "Starting", message: msg, reasons: [...reasons, ["Starting", msg]], deletePod: true };
+    // Apply first (the new sidecar config must be in place before the new pod reads it), then
+    // delete the pod; the next reconcile creates its replacement.
+    return { phase: "Starting", message: msg, reasons: [...reasons, ["Starting", msg]], apply: true, deletePod: true };
   }
   const running = agent?.state?.running;
   if (pod.status?.phase === "Running" && running) {

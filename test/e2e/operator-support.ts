@@ -63,3 +63,41 @@ export async function waitForSession(cluster: Cluster, namespace: string, name: 
     return s && ok(s) ? s : undefined;
   }, { timeoutMs });
 }
+
+/** Whether the cluster has a Ready node, i.e. whether pods actually run (not just get created). */
+export async function hasReadyNode(cluster: Cluster): Promise<boolean> {
+  const nodes = await cluster.core.listNode();
+  return nodes.items.some((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+}
+
+/** Objects in `namespace` labelled as belonging to `session`, by kind. */
+export async function ownedObjects(cluster: Cluster, namespace: string, session: string): Promise<string[]> {
+  const labelSelector = `agentbox.dev/session=${session}`;
+  const net = cluster.kc.makeApiClient(k8s.NetworkingV1Api);
+  const [pods, secrets, pvcs, nps] = await Promise.all([
+    cluster.core.listNamespacedPod({ namespace, labelSelector }),
+    cluster.core.listNamespacedSecret({ namespace, labelSelector }),
+    cluster.core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector }),
+    net.listNamespacedNetworkPolicy({ namespace, labelSelector }),
+  ]);
+  return [
+    ...pods.items.map((o) => `Pod/${o.metadata!.name!}`),
+    ...secrets.items.map((o) => `Secret/${o.metadata!.name!}`),
+    ...pvcs.items.map((o) => `PersistentVolumeClaim/${o.metadata!.name!}`),
+    ...nps.items.map((o) => `NetworkPolicy/${o.metadata!.name!}`),
+  ].sort();
+}
+
+export async function createSession(cluster: Cluster, namespace: string, name: string, spec: Record<string, unknown>): Promise<void> {
+  await customApi(cluster).createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, body: sessionManifest(name, spec) });
+}
+
+export async function deleteSession(cluster: Cluster, namespace: string, name: string): Promise<void> {
+  try {
+    await customApi(cluster).deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name });
+  } catch (e) {
+    if ((e as { code?: number }).code !== 404) throw e;
+  }
+}
+
+export const condition = (s: SessionObject, type: string): { status: string; reason: string; message: string } | undefined => s.status?.conditions?.find((c) => c.type === type);
