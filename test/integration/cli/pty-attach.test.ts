@@ -1,0 +1,42 @@
+// `agentbox attach` from a real terminal: the CLI runs on a PTY (the same Python relay the
+// session API uses for local terminals), so raw mode, window size and resize are the real thing.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { join, resolve } from "node:path";
+import { startLocalPty } from "../../../session-api/terminal/local-pty.js";
+import type { Upstream, UpstreamEnd } from "../../../session-api/terminal/upstream.js";
+import { NAMESPACE, startPlatform, TOKENS, until, type TestPlatform } from "./harness.js";
+
+const ROOT = resolve(import.meta.dirname, "../../..");
+let api: TestPlatform;
+before(async () => {
+  api = await startPlatform();
+});
+after(async () => {
+  await api.close();
+});
+
+test("attach on a terminal: raw keystrokes, the window's size, resize, Ctrl-] detaches", async () => {
+  await api.store.createSession(NAMESPACE, { name: "tty-1", spec: { agent: { image: "agentbox/agent-shell:dev" }, lifecycle: { mode: "Interactive" } } });
+  api.store.setPhase(NAMESPACE, "tty-1", "Running");
+  const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", TERM: "xterm-256color", AGENTBOX_URL: api.url, AGENTBOX_TOKEN: TOKENS.alice, AGENTBOX_NAMESPACE: NAMESPACE };
+  const pty: Upstream = startLocalPty({ command: [process.execPath, "--import", "tsx", join(ROOT, "cli/main.ts"), "attach", "tty-1"], env, cwd: ROOT }, { cols: 100, rows: 30 });
+  let screen = "";
+  pty.onData((chunk) => (screen += chunk.toString("utf8")));
+  const ended = new Promise<UpstreamEnd>((resolveEnd) => pty.onEnd(resolveEnd));
+  try {
+    await until("the attached banner", () => screen.includes("attached; detach with Ctrl-]"));
+    // Raw mode: a carriage return (what a terminal sends for Enter) reaches the remote shell as is.
+    pty.write(Buffer.from("stty size\r"));
+    await until("the remote terminal to have the local window's size", () => /\b30 100\b/.test(screen));
+    pty.resize({ cols: 120, rows: 40 });
+    pty.write(Buffer.from("stty size\r"));
+    await until("the remote terminal to follow the resize", () => /\b40 120\b/.test(screen));
+    pty.write(Buffer.from([0x1d]));
+    const end = await ended;
+    assert.equal(end.exitCode, 0, screen.slice(-2000));
+    assert.match(screen, /detached from tty-1/);
+  } finally {
+    pty.close();
+  }
+});
