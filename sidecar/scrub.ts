@@ -33,7 +33,8 @@ export function secretForms(secret: string, stub: string): Replacement[] {
 
 function base64Forms(value: string): string[] {
   const bytes = Buffer.from(value, "utf8");
-  const forms = [bytes.toString("base64").replace(/=+$/, "")];
+  const padded = bytes.toString("base64");
+  const forms = [padded, padded.replace(/=+$/, "")];
   for (let offset = 0; offset < 3; offset++) {
     const encoded = Buffer.concat([Buffer.alloc(offset), bytes]).toString("base64");
     // Drop the characters that also depend on neighbouring bytes: the first group when

@@ -1,0 +1,268 @@
+// The one request pipeline every listener feeds: verify the destination, apply the policy,
+// swap stubs, forward to the upstream on the checked address, scrub what comes back, audit.
+import { request as httpRequest, type ClientRequest, type IncomingMessage, type ServerResponse } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { isIP } from "node:net";
+import { pipeline, type Duplex } from "node:stream";
+import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
+import { agentFor, type ConnectionContext, type Runtime } from "./context.js";
+import { verifyDestination, type Destination } from "./destination.js";
+import { asProxyError, ProxyError, statusFor } from "./errors.js";
+import { endToEndHeaders, framingProblem, headerList, headerObject, type HeaderList } from "./http-framing.js";
+import { replaceAll, type Replacement } from "./scrub.js";
+import type { PolicyState } from "./state.js";
+import { ReplaceTransform } from "./streams.js";
+import { substituteHeaders } from "./substitute.js";
+import { audit } from "./telemetry.js";
+import { fixedLookup, resolveAllowed, type ResolvedAddress } from "./upstream.js";
+
+interface Plan {
+  state: PolicyState;
+  destination: Destination;
+  path: string;
+  headers: HeaderList;
+  used: string[];
+  bound: boolean; // responses are scrubbed
+  bodyReplacements: Replacement[];
+}
+
+/** Decides everything about a request before a byte goes upstream. Throws ProxyError. */
+export function planRequest(runtime: Runtime, context: ConnectionContext, request: IncomingMessage, upgrade: boolean): Plan {
+  const raw = headerList(request.rawHeaders);
+  const problem = framingProblem(raw);
+  if (problem !== undefined) throw new ProxyError("bad-request", problem);
+  const { absolute, path } = splitTarget(context, request.url ?? "");
+  const hosts = raw.filter(([name]) => name === "host");
+  if (hosts.length > 1) throw new ProxyError("bad-request", "the request has more than one Host header");
+  const destination = verifyDestination({
+    connect: context.connect,
+    sni: context.sni,
+    host: hosts[0]?.[1],
+    absolute,
+    defaultPort: context.destination?.port ?? context.defaultPort,
+  });
+  const state = runtime.state();
+  const { policy } = state;
+  if (!policy.isAllowed(destination.host)) {
+    throw new ProxyError("forbidden", `${destination.host} is not in this session's egress allow-list`);
+  }
+  const substituted = substituteHeaders({
+    host: destination.host,
+    tls: context.tls,
+    target: path,
+    headers: endToEndHeaders(raw, { upgrade }),
+    credentials: policy.credentials,
+  });
+  let headers = substituted.headers;
+  if (hosts.length === 0) headers.push(["host", absolute ?? destination.host]);
+  const bound = context.tls && policy.intercepts(destination.host);
+  if (bound) headers = [...headers.filter(([name]) => name !== "accept-encoding"), ["accept-encoding", "identity"]];
+  const encoded = headers.some(([name, value]) => name === "content-encoding" && value.trim().toLowerCase() !== "identity");
+  const bodyReplacements: Replacement[] =
+    bound && !encoded
+      ? policy
+          .boundTo(destination.host)
+          .filter((credential) => credential.body)
+          .map((credential) => [Buffer.from(credential.stub), Buffer.from(credential.secret)] as const)
+      : [];
+  if (bodyReplacements.some(([from, to]) => from.length !== to.length)) {
+    // The body changes length: send it chunked instead.
+    headers = headers.filter(([name]) => name !== "content-length");
+    if (request.headers["content-length"] !== undefined || request.headers["transfer-encoding"] !== undefined) headers.push(["transfer-encoding", "chunked"]);
+  }
+  return { state, destination, path, headers, used: substituted.used, bound, bodyReplacements };
+}
+
+function splitTarget(context: ConnectionContext, target: string): { absolute: string | undefined; path: string } {
+  if (target.startsWith("/")) {
+    if (context.explicit) throw new ProxyError("bad-request", "this is a proxy port: send absolute-form requests (http://host/path) or use CONNECT");
+    return { absolute: undefined, path: target };
+  }
+  let url: URL;
+  try {
+    url = new URL(target);
+  } catch {
+    throw new ProxyError("bad-request", "the request target is neither a path nor an absolute URL");
+  }
+  const scheme = context.tls ? "https:" : "http:";
+  if (url.protocol !== scheme) {
+    throw new ProxyError("bad-request", context.tls ? "an absolute-form URL inside TLS must be https" : "send https:// requests through CONNECT, not as absolute-form");
+  }
+  if (url.username !== "" || url.password !== "") throw new ProxyError("bad-request", "credentials in the URL are not accepted");
+  // URL drops the default port; put it back so "a.com:443" and "a.com" compare equal.
+  return { absolute: url.host, path: `${url.pathname}${url.search}` };
+}
+
+/** Handles one ordinary request end to end. Never throws. */
+export async function handleRequest(runtime: Runtime, context: ConnectionContext, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const started = performance.now();
+  const method = request.method ?? "GET";
+  let plan: Plan | undefined;
+  try {
+    plan = planRequest(runtime, context, request, false);
+    const resolved = await resolveFor(runtime, context, plan);
+    await forward(runtime, context, { request, response, plan, resolved, started });
+  } catch (error) {
+    const failure = asProxyError(error);
+    runtime.metrics.refusals.inc({ kind: failure.kind });
+    if (failure.kind === "forbidden" || failure.kind === "misdirected") {
+      audit(runtime.logger, {
+        event: "refused",
+        credentials: plan?.used ?? [],
+        host: plan?.destination.host ?? context.destination?.host ?? "-",
+        method,
+        path: pathOnly(request.url ?? ""),
+        status: statusFor(failure.kind),
+        bytesIn: 0,
+        bytesOut: 0,
+        durationMs: performance.now() - started,
+        reason: failure.message,
+      });
+    }
+    sendError(response, failure);
+    request.resume();
+  }
+}
+
+async function resolveFor(runtime: Runtime, context: ConnectionContext, plan: Plan): Promise<ResolvedAddress> {
+  if (context.destination !== undefined) {
+    context.resolved ??= await resolveAllowed(plan.destination.host, runtime.resolver, plan.state.policy.allowedAddresses);
+    return context.resolved;
+  }
+  return resolveAllowed(plan.destination.host, runtime.resolver, plan.state.policy.allowedAddresses);
+}
+
+type Stage = NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream;
+
+interface Exchange {
+  request: IncomingMessage;
+  response: ServerResponse;
+  plan: Plan;
+  resolved: ResolvedAddress;
+  started: number;
+}
+
+export function upstreamRequest(runtime: Runtime, context: ConnectionContext, plan: Plan, resolved: ResolvedAddress, method: string, agent: boolean): ClientRequest {
+  const { host, port } = plan.destination;
+  const options = {
+    host,
+    port,
+    method,
+    path: plan.path,
+    headers: headerObject(plan.headers),
+    setHost: false,
+    lookup: fixedLookup(resolved),
+    ...(agent ? { agent: agentFor(context) } : { agent: false as const }),
+    ...(context.tls ? { servername: isIP(host) === 0 ? host : undefined, ca: plan.state.upstreamCa, rejectUnauthorized: true, ALPNProtocols: ["http/1.1"] } : {}),
+  };
+  const upstream = context.tls ? httpsRequest(options) : httpRequest(options);
+  upstream.setTimeout(runtime.limits.idleTimeoutMs, () => upstream.destroy(new ProxyError("timeout", `${host} went silent`)));
+  return upstream;
+}
+
+function forward(runtime: Runtime, context: ConnectionContext, exchange: Exchange): Promise<void> {
+  const { request, response, plan } = exchange;
+  const method = request.method ?? "GET";
+  return new Promise<void>((resolve, reject) => {
+    const upstream = upstreamRequest(runtime, context, plan, exchange.resolved, method, true);
+    let bytesIn = 0;
+    let bytesOut = 0;
+    request.on("data", (chunk: Buffer) => (bytesIn += chunk.length));
+    upstream.once("error", (error) => {
+      if (!response.headersSent) reject(error);
+      else response.destroy();
+    });
+    upstream.once("response", (incoming) => {
+      incoming.on("data", (chunk: Buffer) => (bytesOut += chunk.length));
+      try {
+        relayResponse(plan, method, incoming, response);
+      } catch (error) {
+        incoming.destroy();
+        reject(error);
+        return;
+      }
+      response.once("close", () => {
+        const mode = plan.bound ? "intercepted" : context.tls ? "intercepted" : "plain";
+        runtime.metrics.requests.inc({ mode, status: `${Math.floor((incoming.statusCode ?? 0) / 100)}xx` });
+        for (const name of plan.used) runtime.metrics.swaps.inc({ credential: name });
+        if (plan.used.length > 0) {
+          audit(runtime.logger, {
+            event: "request",
+            credentials: plan.used,
+            host: plan.destination.host,
+            method,
+            path: pathOnly(plan.path),
+            status: incoming.statusCode ?? 0,
+            bytesIn,
+            bytesOut,
+            durationMs: Math.round((performance.now() - exchange.started) * 1000) / 1000,
+          });
+        }
+      });
+      resolve();
+    });
+    const stages: Stage[] = [request];
+    if (plan.bodyReplacements.length > 0) stages.push(new ReplaceTransform(plan.bodyReplacements));
+    pipeline([...stages, upstream], (error) => {
+      if (error !== undefined && error !== null && !response.headersSent) upstream.destroy(error);
+    });
+  });
+}
+
+const DECODERS: Record<string, () => Duplex> = {
+  gzip: createGunzip,
+  "x-gzip": createGunzip,
+  deflate: createInflate,
+  br: createBrotliDecompress,
+};
+
+function relayResponse(plan: Plan, method: string, incoming: IncomingMessage, response: ServerResponse): void {
+  let headers = endToEndHeaders(headerList(incoming.rawHeaders));
+  const stages: Duplex[] = [];
+  const hasBody = method !== "HEAD" && incoming.statusCode !== 204 && incoming.statusCode !== 304;
+  if (plan.bound) {
+    const forms = plan.state.scrubForms;
+    headers = headers.map(([name, value]) => [name, replaceAll(Buffer.from(value, "latin1"), forms).toString("latin1")]);
+    const encoding = headers.find(([name]) => name === "content-encoding")?.[1].trim().toLowerCase();
+    let lengthChanges = !plan.state.scrubKeepsLength;
+    if (encoding !== undefined && encoding !== "identity") {
+      const decoder = DECODERS[encoding];
+      if (decoder === undefined) throw new ProxyError("upstream", `the upstream answered with content-encoding "${encoding}", which the sidecar cannot scrub`);
+      if (hasBody) stages.push(decoder());
+      headers = headers.filter(([name]) => name !== "content-encoding");
+      lengthChanges = true;
+    }
+    if (lengthChanges && hasBody) headers = headers.filter(([name]) => name !== "content-length");
+    if (hasBody) stages.push(new ReplaceTransform(forms));
+  }
+  response.writeHead(incoming.statusCode ?? 502, incoming.statusMessage, headerObject(headers));
+  // Streamed responses (SSE) must reach the client as they come, starting with the head.
+  if (!headers.some(([name]) => name === "content-length")) response.flushHeaders();
+  pipeline([incoming, ...stages, response], () => {
+    // Either side closing early ends the exchange; the error, if any, is the socket's to report.
+  });
+}
+
+/** Writes a ProxyError as a response a person can act on; never includes a value. */
+export function sendError(response: ServerResponse, error: ProxyError): void {
+  if (response.headersSent) {
+    response.destroy();
+    return;
+  }
+  const body = `agentbox sidecar: ${error.message}\n`;
+  response.writeHead(statusFor(error.kind), {
+    "content-type": "text/plain; charset=utf-8",
+    "content-length": Buffer.byteLength(body),
+    "x-agentbox-refused": error.kind,
+  });
+  response.end(body);
+}
+
+function pathOnly(target: string): string {
+  const withoutQuery = target.split("?")[0] ?? "";
+  try {
+    return withoutQuery.startsWith("/") ? withoutQuery : new URL(withoutQuery).pathname;
+  } catch {
+    return "-";
+  }
+}

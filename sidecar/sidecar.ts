@@ -1,0 +1,231 @@
+// The running sidecar: its listeners (explicit proxy, transparent TLS, transparent HTTP,
+// admin), the shared runtime, and configuration reloads that swap the policy in place without
+// touching open connections.
+import { once } from "node:events";
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import type { Logger } from "pino";
+import { CertificateAuthority } from "./ca.js";
+import type { SidecarConfig } from "./config.js";
+import { DEFAULT_LIMITS, getContext, setContext, type ConnectionContext, type Limits, type Runtime } from "./context.js";
+import { parseAuthority } from "./destination.js";
+import { ProxyError } from "./errors.js";
+import { handleRequest, sendError } from "./forward.js";
+import type { SecretReader } from "./secrets.js";
+import { buildState, type PolicyState } from "./state.js";
+import { createLogger, SidecarMetrics } from "./telemetry.js";
+import { handleTlsStream } from "./tls-stream.js";
+import { handleUpgrade, writeRefusal } from "./upgrade.js";
+import { systemResolver, type Resolver } from "./upstream.js";
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface SidecarOptions {
+  config: SidecarConfig;
+  listen?: Partial<Record<"explicit" | "transparentTls" | "transparentHttp" | "admin", ListenAddress | false>>;
+  /** Upstream ports for captured traffic (the ports the capture rules redirect). */
+  capturedPorts?: { tls: number; http: number };
+  resolver?: Resolver;
+  secretReader?: SecretReader;
+  logger?: Logger;
+  limits?: Partial<Limits>;
+}
+
+export const DEFAULT_LISTEN = {
+  explicit: { host: "127.0.0.1", port: 15001 },
+  transparentTls: { host: "0.0.0.0", port: 15002 },
+  transparentHttp: { host: "0.0.0.0", port: 15003 },
+  admin: { host: "0.0.0.0", port: 15021 },
+} as const;
+
+type ListenerName = keyof typeof DEFAULT_LISTEN;
+
+export class Sidecar {
+  readonly metrics = new SidecarMetrics();
+  readonly logger: Logger;
+  readonly addresses: Partial<Record<ListenerName, AddressInfo>> = {};
+  private current: PolicyState;
+  private readonly runtime: Runtime;
+  private readonly servers: Array<Server | NetServer> = [];
+  private readonly sockets = new Set<Duplex>();
+  private readonly inner: Server;
+  private readonly secretReader: SecretReader | undefined;
+  private readonly options: SidecarOptions;
+  private ready = false;
+
+  private constructor(options: SidecarOptions, state: PolicyState, ca: CertificateAuthority, logger: Logger) {
+    this.current = state;
+    this.logger = logger;
+    this.secretReader = options.secretReader;
+    this.options = options;
+    this.runtime = {
+      state: () => this.current,
+      ca,
+      resolver: options.resolver ?? systemResolver,
+      logger,
+      metrics: this.metrics,
+      limits: { ...DEFAULT_LIMITS, ...options.limits },
+    };
+    this.inner = this.httpServer();
+  }
+
+  /** Creates the CA, writes its certificate, reads the secrets and pre-mints bound hosts. */
+  static async create(options: SidecarOptions): Promise<Sidecar> {
+    const logger = options.logger ?? createLogger();
+    const state = await buildState(options.config, options.secretReader);
+    let sidecar: Sidecar | undefined;
+    const ca = await CertificateAuthority.create({ onMint: (_host, ms) => sidecar?.metrics.mintSeconds.observe(ms / 1000) });
+    sidecar = new Sidecar(options, state, ca, logger);
+    await ca.writeCertificate(options.config.caDir);
+    await Promise.all(state.policy.boundHostNames().map((host) => ca.contextFor(host)));
+    return sidecar;
+  }
+
+  get caCertificatePem(): string {
+    return this.runtime.ca.certificatePem;
+  }
+
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  /** Starts every listener not disabled in options.listen. */
+  async listen(): Promise<void> {
+    const wanted = { ...DEFAULT_LISTEN, ...this.options.listen };
+    const capturedPorts = this.options.capturedPorts ?? { tls: 443, http: 80 };
+    const explicit = this.httpServer({ explicit: true, port: 80 });
+    explicit.on("connect", (request: IncomingMessage, socket: Socket, head: Buffer) => this.onConnect(request, socket, head));
+    const transparentHttp = this.httpServer({ explicit: false, port: capturedPorts.http });
+    const transparentTls = createNetServer((socket) => {
+      void handleTlsStream(this.runtime, this.inner, socket, { port: capturedPorts.tls });
+    });
+    const admin = createHttpServer((request, response) => this.onAdmin(request, response));
+    const servers: Record<ListenerName, Server | NetServer> = { explicit, transparentTls, transparentHttp, admin };
+    for (const name of Object.keys(servers) as ListenerName[]) {
+      const address = wanted[name];
+      if (address === false) continue;
+      const server = servers[name];
+      this.track(server);
+      server.listen(address.port, address.host);
+      await once(server, "listening");
+      this.addresses[name] = server.address() as AddressInfo;
+      this.servers.push(server);
+    }
+    this.ready = true;
+  }
+
+  /** Swaps in a new configuration; open connections keep flowing and see it on their next request. */
+  async reload(config: SidecarConfig): Promise<void> {
+    try {
+      const state = await buildState(config, this.secretReader);
+      await Promise.all(state.policy.boundHostNames().map((host) => this.runtime.ca.contextFor(host)));
+      this.current = state;
+      this.metrics.reloads.inc({ result: "ok" });
+      this.logger.info({ credentials: state.policy.credentials.map((credential) => credential.name) }, "configuration reloaded");
+    } catch (error) {
+      this.metrics.reloads.inc({ result: "error" });
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.ready = false;
+    for (const server of this.servers) server.close();
+    for (const socket of this.sockets) socket.destroy();
+    await Promise.all(this.servers.map((server) => (server.listening ? once(server, "close") : Promise.resolve())));
+  }
+
+  private track(server: Server | NetServer): void {
+    server.on("connection", (socket: Socket) => {
+      this.sockets.add(socket);
+      this.metrics.connections.inc();
+      socket.once("close", () => {
+        this.sockets.delete(socket);
+        this.metrics.connections.dec();
+      });
+    });
+  }
+
+  /** An HTTP server for one kind of downstream connection (or, without `plain`, the inner one for intercepted TLS). */
+  private httpServer(plain?: { explicit: boolean; port: number }): Server {
+    const { limits } = this.runtime;
+    const server = createHttpServer({
+      maxHeaderSize: limits.maxHeaderBytes,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: 0, // uploads and streams may be long; idleness is bounded instead
+      keepAliveTimeout: 5_000,
+      noDelay: true,
+      requireHostHeader: false, // absent Host is refused with a clearer message by the pipeline
+    });
+    server.timeout = limits.idleTimeoutMs;
+    if (plain !== undefined) {
+      server.on("connection", (socket: Socket) => {
+        setContext(socket, { tls: false, explicit: plain.explicit, defaultPort: plain.port });
+      });
+    }
+    const contextOf = (socket: Duplex): ConnectionContext => getContext(socket) ?? { tls: false, explicit: true, defaultPort: 80 };
+    server.on("request", (request: IncomingMessage, response: ServerResponse) => {
+      void handleRequest(this.runtime, contextOf(request.socket), request, response);
+    });
+    server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      void handleUpgrade(this.runtime, contextOf(request.socket), request, socket, head);
+    });
+    server.on("clientError", (error: Error & { code?: string }, socket: Duplex) => this.onClientError(error, socket));
+    return server;
+  }
+
+  private onClientError(error: Error & { code?: string }, socket: Duplex): void {
+    this.metrics.refusals.inc({ kind: "bad-request" });
+    if (!socket.writable || (socket as Socket).bytesWritten > 0) {
+      socket.destroy();
+      return;
+    }
+    if (error.code === "HPE_HEADER_OVERFLOW") {
+      socket.end("HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+    } else if (error.code === "ERR_HTTP_REQUEST_TIMEOUT") {
+      socket.end("HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+    } else {
+      writeRefusal(socket, new ProxyError("bad-request", "the request is malformed or ambiguously framed"));
+    }
+  }
+
+  private onConnect(request: IncomingMessage, socket: Socket, head: Buffer): void {
+    socket.on("error", () => socket.destroy());
+    const target = request.url ?? "";
+    const authority = parseAuthority(target);
+    if (authority?.port === undefined) {
+      writeRefusal(socket, new ProxyError("bad-request", "CONNECT needs a host:port target"));
+      return;
+    }
+    if (!this.current.policy.isAllowed(authority.host)) {
+      this.metrics.refusals.inc({ kind: "forbidden" });
+      writeRefusal(socket, new ProxyError("forbidden", `${authority.host} is not in this session's egress allow-list`));
+      return;
+    }
+    socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+    if (head.length > 0) socket.unshift(head);
+    void handleTlsStream(this.runtime, this.inner, socket, { connect: target, port: authority.port });
+  }
+
+  private onAdmin(request: IncomingMessage, response: ServerResponse): void {
+    const path = (request.url ?? "").split("?")[0];
+    if (request.method !== "GET") {
+      response.writeHead(405, { allow: "GET" }).end();
+    } else if (path === "/healthz") {
+      response.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+    } else if (path === "/readyz") {
+      response.writeHead(this.ready ? 200 : 503, { "content-type": "text/plain" }).end(this.ready ? "ready\n" : "not ready\n");
+    } else if (path === "/metrics") {
+      this.metrics.registry.metrics().then(
+        (text) => response.writeHead(200, { "content-type": this.metrics.registry.contentType }).end(text),
+        () => sendError(response, new ProxyError("upstream", "metrics unavailable")),
+      );
+    } else {
+      response.writeHead(404, { "content-type": "text/plain" }).end("not found: try /healthz, /readyz or /metrics\n");
+    }
+  }
+}
