@@ -101,3 +101,9 @@ export async function deleteSession(cluster: Cluster, namespace: string, name: s
 }
 
 export const condition = (s: SessionObject, type: string): { status: string; reason: string; message: string } | undefined => s.status?.conditions?.find((c) => c.type === type);
+
+/** The operator's reconcile count, read from its /metrics. */
+export async function reconcileCount(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return [...text.matchAll(/^agentbox_reconcile_duration_seconds_count\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+}
