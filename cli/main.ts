@@ -23,7 +23,7 @@ async function execute(command: Command, interrupt: AbortSignal): Promise<number
     case "run":
       return runCommand(command, { client, stdout: process.stdout, stderr: process.stderr, interrupt });
     case "attach":
-      return attachCommand(client, command.name, command.view, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+      return attachCommand(client, command.name, { view: command.view, io: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }, interrupt });
     case "ls":
       return lsCommand(client, command.output, process.stdout, new Date());
     case "logs":

@@ -32,7 +32,7 @@ export interface TerminalIO {
   stderr: NodeJS.WritableStream;
 }
 
-export type AttachOptions = { url: URL; token: string; ca?: string; io: TerminalIO };
+export type AttachOptions = { url: URL; token: string; ca?: string; io: TerminalIO; signal?: AbortSignal };
 
 /** The WebSocket URL of a session's terminal, from the REST URL of the same path. */
 export function terminalUrl(httpUrl: URL, view = false): URL {
@@ -68,9 +68,13 @@ export function attach(options: AttachOptions): Promise<AttachOutcome> {
       if (forward.length > 0 && ws.readyState === WebSocket.OPEN) ws.send(forward, { binary: true });
       if (detach) finish({ kind: "detached" });
     };
+    // Without a terminal (raw mode forwards Ctrl-C to the agent), SIGINT detaches.
+    const onSignal = (): void => finish({ kind: "detached" });
+    options.signal?.addEventListener("abort", onSignal, { once: true });
     const finish = (outcome: AttachOutcome | Error): void => {
       if (settled) return;
       settled = true;
+      options.signal?.removeEventListener("abort", onSignal);
       io.stdin.off("data", onInput);
       io.stdout.off("resize", sendResize);
       if (raw) io.stdin.setRawMode?.(false);

@@ -3,9 +3,10 @@ import { EXIT } from "../exit-codes.js";
 import { attach, terminalUrl, type TerminalIO } from "../terminal.js";
 
 /** Attaches; the exit code is 0 on detach, the agent's when it ended, 69 when the connection dropped. */
-export async function attachCommand(client: SessionApiClient, name: string, view: boolean, io: TerminalIO): Promise<number> {
-  const url = terminalUrl(client.url(`sessions/${encodeURIComponent(name)}/terminal`), view);
-  const outcome = await attach({ url, token: client.token, ...client.tls, io });
+export async function attachCommand(client: SessionApiClient, name: string, options: { view: boolean; io: TerminalIO; interrupt: AbortSignal }): Promise<number> {
+  const { io } = options;
+  const url = terminalUrl(client.url(`sessions/${encodeURIComponent(name)}/terminal`), options.view);
+  const outcome = await attach({ url, token: client.token, ...client.tls, io, signal: options.interrupt });
   const nl = io.stdin.isTTY ? "\r\n" : "\n";
   switch (outcome.kind) {
     case "detached":

@@ -145,11 +145,12 @@ describe("agentbox attach", () => {
     assert.equal(await cli.exit, 0);
   });
 
-  test("a viewer is told it is read-only", async () => {
+  test("a viewer is told it is read-only; without a terminal, Ctrl-C (SIGINT) detaches", async () => {
     const cli = agentbox(api, ["attach", "shell-1"], { token: TOKENS.bob });
     await until("the read-only note", () => cli.stderr().includes("read-only"));
-    cli.child.stdin!.write("\x1d");
+    cli.child.kill("SIGINT");
     assert.equal(await cli.exit, 0);
+    assert.match(cli.stderr(), /detached from shell-1/);
   });
 
   test("exits with the agent's code when it ends", async () => {
