@@ -12,6 +12,7 @@ import { DEFAULT_LIMITS, getContext, setContext, type ConnectionContext, type Li
 import { parseAuthority } from "./destination.js";
 import { ProxyError } from "./errors.js";
 import { handleRequest, sendError } from "./forward.js";
+import type { Policy } from "./policy.js";
 import type { SecretReader } from "./secrets.js";
 import { buildState, type PolicyState } from "./state.js";
 import { createLogger, SidecarMetrics } from "./telemetry.js";
@@ -87,6 +88,11 @@ export class Sidecar {
 
   get caCertificatePem(): string {
     return this.runtime.ca.certificatePem;
+  }
+
+  /** The policy in force now. */
+  get policy(): Policy {
+    return this.current.policy;
   }
 
   get isReady(): boolean {
