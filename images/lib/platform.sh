@@ -18,6 +18,10 @@ stage_node_modules() {
     cp "$REPO_DIR/package.json" "$REPO_DIR/package-lock.json" "$CACHE_DIR/ctx/platform-modules/"
     (cd "$CACHE_DIR/ctx/platform-modules" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) \
       || die "npm ci --omit=dev failed in $CACHE_DIR/ctx/platform-modules"
+    # Type declarations and source maps are for editors and debuggers, not for running: about
+    # half of @kubernetes/client-node's size.
+    find "$CACHE_DIR/ctx/platform-modules/node_modules" -type f \
+      \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.map' \) -delete
     echo "$lock_hash" >"$CACHE_DIR/ctx/platform-modules/.lock-hash"
   fi
   cp -a "$CACHE_DIR/ctx/platform-modules/node_modules" "$ctx/node_modules"
