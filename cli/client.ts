@@ -128,12 +128,19 @@ function hintFor(status: number, namespace: string): string {
   return "";
 }
 
+/** What to tell a person about a failed connection, from the error's code. */
+export function connectionHint(code: string): string {
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") return "its TLS certificate does not name this host: check AGENTBOX_URL";
+  if (code === "CERT_HAS_EXPIRED") return "its TLS certificate has expired: tell the platform team";
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code)) return "its TLS certificate is not trusted: pass --ca-file with the CA that signed it";
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return "the host name does not resolve: check AGENTBOX_URL";
+  return "is AGENTBOX_URL right and the session API running?";
+}
+
 function unreachable(server: URL, cause: unknown): CliError {
   const err = cause as NodeJS.ErrnoException;
   const code = err.code ?? "";
-  let hint = "is AGENTBOX_URL right and the session API running?";
-  if (code.startsWith("ERR_TLS") || code.includes("CERT") || code === "DEPTH_ZERO_SELF_SIGNED_CERT") hint = "its TLS certificate is not trusted: pass --ca-file with the CA that signed it";
-  return new CliError(`cannot reach the session API at ${server.origin} (${code || err.message}): ${hint}`, EXIT.unavailable, { cause });
+  return new CliError(`cannot reach the session API at ${server.origin} (${code || err.message}): ${connectionHint(code)}`, EXIT.unavailable, { cause });
 }
 
 function readAll(res: http.IncomingMessage, status: number): Promise<Answer> {

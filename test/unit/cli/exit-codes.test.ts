@@ -26,3 +26,19 @@ test("the CLI's own codes are distinct", () => {
   const codes = Object.values(EXIT);
   assert.equal(new Set(codes).size, codes.length);
 });
+
+test("connectionHint says what to fix for each kind of connection failure", async () => {
+  const { connectionHint } = await import("../../../cli/client.js");
+  const cases: [string, RegExp][] = [
+    ["UNABLE_TO_VERIFY_LEAF_SIGNATURE", /--ca-file/],
+    ["SELF_SIGNED_CERT_IN_CHAIN", /--ca-file/],
+    ["DEPTH_ZERO_SELF_SIGNED_CERT", /--ca-file/],
+    ["UNABLE_TO_GET_ISSUER_CERT_LOCALLY", /--ca-file/],
+    ["ERR_TLS_CERT_ALTNAME_INVALID", /does not name this host/],
+    ["CERT_HAS_EXPIRED", /expired/],
+    ["ENOTFOUND", /does not resolve/],
+    ["ECONNREFUSED", /session API running/],
+    ["", /session API running/],
+  ];
+  for (const [code, hint] of cases) assert.match(connectionHint(code), hint, code);
+});
