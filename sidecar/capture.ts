@@ -1,0 +1,64 @@
+// The egress capture rules the init container installs in the pod's network namespace, built
+// as iptables-restore input by a pure function. Everything the agent sends to a non-loopback
+// address goes through the sidecar or nowhere: TCP 443 and 80 are redirected to the sidecar's
+// transparent listeners, DNS to its responder, any other TCP is reset, and any other packet
+// (UDP, QUIC, ICMP) is dropped. The sidecar's own uid is exempt, so its upstream connections
+// leave normally; loopback is left alone so the agent can reach the explicit proxy.
+
+export interface CaptureOptions {
+  sidecarUid: number;
+  tlsPort: number;
+  httpPort: number;
+  dnsPort: number;
+}
+
+export const DEFAULT_CAPTURE: CaptureOptions = { sidecarUid: 1337, tlsPort: 15002, httpPort: 15003, dnsPort: 15053 };
+
+const NAT_CHAIN = "AGENTBOX_OUTPUT";
+const FILTER_CHAIN = "AGENTBOX_EGRESS";
+
+/**
+ * The iptables-restore (or ip6tables-restore) input. It replaces the nat and filter tables of
+ * the namespace it is applied in: a pod's network namespace starts with them empty.
+ */
+export function captureRules(options: CaptureOptions, family: 4 | 6): string {
+  const sidecar = `-m owner --uid-owner ${options.sidecarUid} -j RETURN`;
+  const nat = [
+    "*nat",
+    ":PREROUTING ACCEPT [0:0]",
+    ":INPUT ACCEPT [0:0]",
+    ":OUTPUT ACCEPT [0:0]",
+    ":POSTROUTING ACCEPT [0:0]",
+    `:${NAT_CHAIN} - [0:0]`,
+    `-A OUTPUT -j ${NAT_CHAIN}`,
+    `-A ${NAT_CHAIN} ${sidecar}`,
+    // DNS first, so even a loopback resolver address is answered by the sidecar.
+    `-A ${NAT_CHAIN} -p udp --dport 53 -j REDIRECT --to-ports ${options.dnsPort}`,
+    `-A ${NAT_CHAIN} -p tcp --dport 53 -j REDIRECT --to-ports ${options.dnsPort}`,
+    `-A ${NAT_CHAIN} -o lo -j RETURN`,
+    `-A ${NAT_CHAIN} -p tcp --dport 443 -j REDIRECT --to-ports ${options.tlsPort}`,
+    `-A ${NAT_CHAIN} -p tcp --dport 80 -j REDIRECT --to-ports ${options.httpPort}`,
+    "COMMIT",
+  ];
+  const filter = [
+    "*filter",
+    ":INPUT ACCEPT [0:0]",
+    ":FORWARD ACCEPT [0:0]",
+    ":OUTPUT ACCEPT [0:0]",
+    `:${FILTER_CHAIN} - [0:0]`,
+    `-A OUTPUT -j ${FILTER_CHAIN}`,
+    `-A ${FILTER_CHAIN} ${sidecar}`,
+    // Redirected connections now go to a local address, which routes over lo.
+    `-A ${FILTER_CHAIN} -o lo -j RETURN`,
+    // IPv6 needs neighbour discovery, which the kernel sends without an owner.
+    ...(family === 6
+      ? ["neighbour-solicitation", "neighbour-advertisement", "router-solicitation"].map(
+          (type) => `-A ${FILTER_CHAIN} -p ipv6-icmp --icmpv6-type ${type} -j RETURN`,
+        )
+      : []),
+    `-A ${FILTER_CHAIN} -p tcp -j REJECT --reject-with tcp-reset`,
+    `-A ${FILTER_CHAIN} -j DROP`,
+    "COMMIT",
+  ];
+  return `${[...nat, ...filter].join("\n")}\n`;
+}
