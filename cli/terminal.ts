@@ -4,6 +4,7 @@
 import { WebSocket, type RawData } from "ws";
 import { z } from "zod";
 import { BEARER_PREFIX, SUBPROTOCOL } from "../session-api/terminal/protocol.js";
+import { connectionHint } from "./client.js";
 import { CliError } from "./errors.js";
 import { EXIT, exitCodeForStatus } from "./exit-codes.js";
 import { errorMessage } from "./schemas.js";
@@ -103,7 +104,7 @@ export function attach(options: AttachOptions): Promise<AttachOutcome> {
         finish(new CliError(`cannot attach (HTTP ${status}): ${said ?? "refused"}${hint ? `; ${hint}` : ""}`, exitCodeForStatus(status)));
       });
     });
-    ws.on("error", (cause) => finish(new CliError(`cannot attach to ${options.url.origin}: ${cause.message}`, EXIT.unavailable, { cause })));
+    ws.on("error", (cause: NodeJS.ErrnoException) => finish(new CliError(`cannot attach to ${options.url.origin} (${cause.code ?? cause.message}): ${connectionHint(cause.code ?? "")}`, EXIT.unavailable, { cause })));
     ws.on("open", () => {
       if (ws.protocol !== SUBPROTOCOL) {
         finish(new CliError(`the server did not speak the terminal protocol ${SUBPROTOCOL} (got "${ws.protocol}")`, EXIT.protocol));

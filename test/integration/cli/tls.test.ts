@@ -43,6 +43,12 @@ test("an untrusted certificate is refused with a hint to pass --ca-file", async 
   assert.equal(seen.length, 0, "no request was sent over the untrusted connection");
 });
 
+test("attach over wss refuses an untrusted certificate the same way", async () => {
+  const cli = agentbox({ url }, ["attach", "any"]);
+  assert.equal(await cli.exit, EXIT.unavailable);
+  assert.match(cli.stderr(), /cannot attach to wss:\/\/127.0.0.1:\d+ \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\): its TLS certificate is not trusted: pass --ca-file/);
+});
+
 test("--ca-file and AGENTBOX_CA_FILE trust the server's CA; the token goes in the Authorization header", async () => {
   const flag = agentbox({ url }, ["templates", "--ca-file", file("ca.crt")]);
   assert.equal(await flag.exit, 0, flag.stderr());
