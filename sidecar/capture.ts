@@ -48,8 +48,10 @@ export function captureRules(options: CaptureOptions, family: 4 | 6): string {
     `:${FILTER_CHAIN} - [0:0]`,
     `-A OUTPUT -j ${FILTER_CHAIN}`,
     `-A ${FILTER_CHAIN} ${sidecar}`,
-    // Redirected connections now go to a local address, which routes over lo.
     `-A ${FILTER_CHAIN} -o lo -j RETURN`,
+    // What the nat rules redirected to the sidecar. (Its output interface still reads as the
+    // original one here: the hook saw the route from before the redirect.)
+    `-A ${FILTER_CHAIN} -m conntrack --ctstate DNAT -j RETURN`,
     // IPv6 needs neighbour discovery, which the kernel sends without an owner.
     ...(family === 6
       ? ["neighbour-solicitation", "neighbour-advertisement", "router-solicitation"].map(

@@ -20,8 +20,8 @@ const MAX_TCP_MESSAGE = 4096;
 
 export class DnsResponder {
   private readonly options: DnsResponderOptions;
-  private udp: UdpSocket | undefined;
-  private tcp: Server | undefined;
+  private readonly udp: UdpSocket[] = [];
+  private readonly tcp: Server[] = [];
   private readonly connections = new Set<Socket>();
 
   constructor(options: DnsResponderOptions) {
@@ -29,14 +29,19 @@ export class DnsResponder {
   }
 
   get udpPort(): number {
-    return this.udp?.address().port ?? 0;
+    return this.udp[0]?.address().port ?? 0;
   }
 
   get tcpPort(): number {
-    const address = this.tcp?.address();
+    const address = this.tcp[0]?.address();
     return typeof address === "object" && address !== null ? address.port : 0;
   }
 
+  /**
+   * Listens on one address, UDP and TCP; may be called for several. Replies to redirected UDP
+   * must leave from the address the redirect targeted (127.0.0.1 or ::1) so that connection
+   * tracking maps them back to the server the agent asked; hence loopback, not a wildcard.
+   */
   async listen(address: { host: string; port: number }): Promise<void> {
     const udp = createSocket(address.host.includes(":") ? "udp6" : "udp4");
     udp.on("message", (message, remote) => {
@@ -47,21 +52,23 @@ export class DnsResponder {
     udp.on("error", (error) => this.options.logger.warn({ err: error.message }, "dns udp error"));
     udp.bind(address.port, address.host);
     await once(udp, "listening");
-    this.udp = udp;
+    this.udp.push(udp);
     const tcp = createServer((socket) => this.serveTcp(socket));
     // Same port number for TCP; with port 0 both pick their own and report them apart.
     tcp.listen(address.port, address.host);
     await once(tcp, "listening");
-    this.tcp = tcp;
+    this.tcp.push(tcp);
   }
 
   async close(): Promise<void> {
-    this.udp?.close();
+    for (const udp of this.udp) udp.close();
     for (const socket of this.connections) socket.destroy();
-    if (this.tcp?.listening === true) {
-      this.tcp.close();
-      await once(this.tcp, "close");
-    }
+    await Promise.all(
+      this.tcp.filter((server) => server.listening).map(async (server) => {
+        server.close();
+        await once(server, "close");
+      }),
+    );
   }
 
   /** The reply to one query message, or undefined when it deserves none. Never throws. */

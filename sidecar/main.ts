@@ -19,12 +19,14 @@ Usage: node sidecar/main.js --config <file> [options]
   --explicit <host:port>     explicit HTTP proxy (CONNECT + absolute-form)   [${show(DEFAULT_LISTEN.explicit)}]
   --transparent-tls <h:p>    captured TLS (destination from SNI)             [${show(DEFAULT_LISTEN.transparentTls)}]
   --transparent-http <h:p>   captured plain HTTP (destination from Host)     [${show(DEFAULT_LISTEN.transparentHttp)}]
-  --dns <host:port>          DNS responder, UDP and TCP                      [0.0.0.0:15053]
+  --dns <host:port>          DNS responder, UDP and TCP                      [127.0.0.1:15053 and [::1]:15053]
   --admin <host:port>        /healthz, /readyz, /metrics                     [${show(DEFAULT_LISTEN.admin)}]
   --help                     this text
 
 The CA certificate is written to <caDir>/ca.crt; its key never leaves memory.
 `;
+
+const DNS_LISTEN = { host: "127.0.0.1", port: 15053 };
 
 function show(address: ListenAddress): string {
   return `${address.host}:${address.port}`;
@@ -70,7 +72,13 @@ async function main(): Promise<void> {
   });
   await sidecar.listen();
   const dns = new DnsResponder({ policy: () => sidecar.policy, resolver: systemResolver, logger });
-  await dns.listen(listenAddress("dns", values.dns, { host: "0.0.0.0", port: 15053 }));
+  if (values.dns !== undefined) {
+    await dns.listen(listenAddress("dns", values.dns, DNS_LISTEN));
+  } else {
+    await dns.listen(DNS_LISTEN);
+    // The IPv6 redirect target, where the namespace has IPv6 loopback at all.
+    await dns.listen({ host: "::1", port: DNS_LISTEN.port }).catch(() => undefined);
+  }
   logger.info({ addresses: sidecar.addresses, credentials: config.credentials.map((credential) => credential.name) }, "sidecar ready");
   watchConfig(configPath, sidecar, logger);
   const stop = (): void => {

@@ -26,6 +26,7 @@ test("filter: other TCP reset, everything else (UDP, QUIC, ICMP) dropped", () =>
   assert.deepEqual(chain(v4, "AGENTBOX_EGRESS"), [
     "-m owner --uid-owner 1337 -j RETURN",
     "-o lo -j RETURN",
+    "-m conntrack --ctstate DNAT -j RETURN",
     "-p tcp -j REJECT --reject-with tcp-reset",
     "-j DROP",
   ]);
