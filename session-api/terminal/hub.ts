@@ -2,12 +2,14 @@
 import type { WebSocket } from "ws";
 import type { Role } from "./protocol.js";
 import { SessionTerminal, type SessionTerminalOptions } from "./session-terminal.js";
+import { ScreenHost } from "./screen-host.js";
 
 export type TerminalTarget = Pick<SessionTerminalOptions, "connect" | "isAlive" | "onActivity" | "lingerMs">;
-export type HubDefaults = Omit<SessionTerminalOptions, "connect" | "isAlive" | "onActivity" | "onClosed">;
+export type HubDefaults = Omit<SessionTerminalOptions, "screens" | "connect" | "isAlive" | "onActivity" | "onClosed">;
 
 export class TerminalHub {
   private readonly terminals = new Map<string, SessionTerminal>();
+  private screens: ScreenHost | undefined;
 
   constructor(private readonly defaults: HubDefaults) {}
 
@@ -17,6 +19,7 @@ export class TerminalHub {
     if (!terminal) {
       const created: SessionTerminal = new SessionTerminal({
         ...this.defaults,
+        screens: this.screenHost(),
         ...target(),
         log: this.defaults.log.child({ terminal: key }),
         onClosed: () => {
@@ -41,5 +44,21 @@ export class TerminalHub {
 
   close(): void {
     for (const terminal of [...this.terminals.values()]) terminal.close();
+    void this.screens?.close();
+    this.screens = undefined;
+  }
+
+  // One worker for every session's screen, started with the first terminal. If it dies, the
+  // terminals that used it close (their viewers reconnect) and the next one starts a new worker.
+  private screenHost(): ScreenHost {
+    if (!this.screens) {
+      const host: ScreenHost = new ScreenHost((err) => {
+        this.defaults.log.error({ err }, "screen worker failed; closing its terminals");
+        if (this.screens === host) this.screens = undefined;
+        for (const terminal of [...this.terminals.values()]) terminal.close();
+      });
+      this.screens = host;
+    }
+    return this.screens;
   }
 }

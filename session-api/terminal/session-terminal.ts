@@ -1,7 +1,5 @@
 // One session's terminal: a single upstream, a server-side headless xterm holding the screen,
 // and any number of viewers, each behind its own bounded queue.
-import headless from "@xterm/headless";
-import serializeAddon from "@xterm/addon-serialize";
 import type { WebSocket, RawData } from "ws";
 import type { Logger } from "../log.js";
 import {
@@ -14,9 +12,12 @@ import {
   type FlowState,
 } from "./flow.js";
 import { parseClientControl, type Role, type ServerControl } from "./protocol.js";
+import type { Screen, ScreenHost } from "./screen-host.js";
 import type { TerminalSize, Upstream, UpstreamEnd, UpstreamFactory } from "./upstream.js";
 
 export interface SessionTerminalOptions {
+  /** Where the headless terminal holding the screen lives (a worker thread). */
+  screens: ScreenHost;
   connect: UpstreamFactory;
   /** Whether the session still lives: the upstream is re-attached only while it does. */
   isAlive: () => Promise<boolean>;
@@ -74,8 +75,8 @@ const PARSE_LOW = 512 << 10;
 const byteLength = (item: Item): number => (typeof item === "string" ? Buffer.byteLength(item) : item.length);
 
 export class SessionTerminal {
-  private readonly term: headless.Terminal;
-  private readonly serializer: serializeAddon.SerializeAddon;
+  private readonly screen: Screen;
+  private currentSize: TerminalSize;
   private readonly viewers = new Set<Viewer>();
   private readonly limits: FlowLimits;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -90,16 +91,12 @@ export class SessionTerminal {
   private readonly pingTimer: NodeJS.Timeout;
 
   constructor(private readonly options: SessionTerminalOptions) {
-    const size = options.initialSize ?? { cols: 120, rows: 40 };
-    this.term = new headless.Terminal({
-      cols: size.cols,
-      rows: size.rows,
+    this.currentSize = options.initialSize ?? { cols: 120, rows: 40 };
+    this.screen = options.screens.create({
+      ...this.currentSize,
       scrollback: options.scrollback ?? 1000,
-      allowProposedApi: true,
+      onParsed: (bytes) => this.parsed(bytes),
     });
-    this.serializer = new serializeAddon.SerializeAddon();
-    // The addon's typings name the browser Terminal; the headless one has the same surface.
-    this.term.loadAddon(this.serializer as unknown as headless.ITerminalAddon);
     this.limits = options.limits ?? DEFAULT_FLOW_LIMITS;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.pingTimer = setInterval(() => this.ping(), options.pingIntervalMs ?? 5000);
@@ -108,7 +105,7 @@ export class SessionTerminal {
   }
 
   get size(): TerminalSize {
-    return { cols: this.term.cols, rows: this.term.rows };
+    return { ...this.currentSize };
   }
 
   /** Adds a viewer: it gets a hello, a snapshot of the screen, then the live stream. */
@@ -158,8 +155,8 @@ export class SessionTerminal {
   }
 
   /** The server's own view of the screen, serialized. */
-  snapshot(): Promise<string> {
-    return new Promise((resolve) => this.term.write("", () => resolve(this.serializer.serialize())));
+  async snapshot(): Promise<string> {
+    return (await this.screen.snapshot()).data;
   }
 
   close(): void {
@@ -171,7 +168,7 @@ export class SessionTerminal {
     this.viewers.clear();
     this.upstream?.close();
     this.upstream = undefined;
-    this.term.dispose();
+    this.screen.dispose();
     this.options.onClosed?.();
   }
 
@@ -242,18 +239,20 @@ export class SessionTerminal {
   private fromUpstream(chunk: Buffer): void {
     this.upstreamBytes += chunk.length;
     this.unparsed += chunk.length;
-    this.term.write(chunk, () => {
-      this.unparsed -= chunk.length;
-      if (this.paused && this.unparsed <= PARSE_LOW) {
-        this.paused = false;
-        this.upstream?.resume();
-      }
-    });
+    this.screen.write(chunk);
     if (!this.paused && this.unparsed > PARSE_HIGH) {
       this.paused = true;
       this.upstream?.pause();
     }
     for (const viewer of this.viewers) this.offer(viewer, chunk);
+  }
+
+  private parsed(bytes: number): void {
+    this.unparsed -= bytes;
+    if (this.paused && this.unparsed <= PARSE_LOW) {
+      this.paused = false;
+      this.upstream?.resume();
+    }
   }
 
   private fromViewer(viewer: Viewer, data: RawData, isBinary: boolean): void {
@@ -269,10 +268,11 @@ export class SessionTerminal {
   }
 
   private resize(size: TerminalSize): void {
-    if (size.cols === this.term.cols && size.rows === this.term.rows) return;
+    if (size.cols === this.currentSize.cols && size.rows === this.currentSize.rows) return;
+    this.currentSize = size;
     this.upstream?.resize(size);
     // Applied at this point of the stream, so snapshots and live viewers agree on where it happened.
-    this.term.write("", () => this.term.resize(size.cols, size.rows));
+    this.screen.resize(size.cols, size.rows);
     this.broadcast({ type: "resize", ...size });
   }
 
@@ -345,28 +345,26 @@ export class SessionTerminal {
     }
   }
 
-  // The empty write is a marker in the parser's queue: its callback runs once everything the
-  // viewer has not seen is on the screen, and everything after it is collected for the viewer.
+  // The snapshot reflects everything written before this call; everything after it is collected
+  // for the viewer and sent behind the snapshot.
   private sync(viewer: Viewer): void {
     viewer.syncing = true;
     viewer.syncBuffer = [];
     viewer.syncBytes = 0;
     viewer.syncOverflowed = false;
-    this.term.write("", () => {
+    this.screen.snapshot().then((screen) => {
       if (!viewer.open || this.closed) return;
       if (viewer.syncOverflowed) return this.sync(viewer);
-      const snapshot: ServerControl = {
-        type: "snapshot",
-        cols: this.term.cols,
-        rows: this.term.rows,
-        data: this.serializer.serialize(),
-      };
+      const snapshot: ServerControl = { type: "snapshot", ...screen };
       const buffered = viewer.syncBuffer;
       viewer.syncing = false;
       viewer.syncBuffer = [];
       viewer.syncBytes = 0;
       this.send(viewer, JSON.stringify(snapshot));
       for (const item of buffered) this.offer(viewer, item);
+    }, (err: unknown) => {
+      this.options.log.error({ err }, "terminal snapshot failed");
+      viewer.ws.close(1011, "terminal snapshot failed; reconnect");
     });
   }
 
