@@ -16,6 +16,9 @@ state = "$CONTAINERD_STATE"
   address = "$CONTAINERD_SOCK.debug"
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$PAUSE_IMAGE"
+  # This machine refuses to lower oom_score_adj (even for root), and containerd asks -998 for
+  # every pause container: clamp requests to containerd's own value instead of failing the pod.
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
@@ -72,7 +75,7 @@ serializeImagePulls: false
 # Images here are built locally and can never be pulled again: never garbage-collect or evict them.
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
-evictionHard: {memory.available: "0", nodefs.available: "0%", nodefs.inodesFree: "0%", imagefs.available: "0%"}
+evictionHard: {memory.available: "100Mi", nodefs.available: "0%", nodefs.inodesFree: "0%", imagefs.available: "0%"}
 maxPods: 250
 CFG
 

@@ -29,7 +29,7 @@ pkill -KILL -f "containerd-shim-runc-v2 .*-address $CONTAINERD_SOCK" 2>/dev/null
 
 step "unmounting"
 for _ in 1 2 3; do
-  mounts=$(awk '{print $2}' /proc/self/mounts | grep -E "^(/var/lib/agentbox|/run/agentbox)" | sort -r || true)
+  mounts=$(awk '{print $2}' /proc/self/mounts | grep -E "^(/var/lib/agentbox|/run/agentbox)" | grep -v "^/[a-z/]*/agentbox/docker" | sort -r || true)
   [ -z "$mounts" ] && break
   for m in $mounts; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
 done

@@ -17,7 +17,7 @@ CNI_DATA_DIR=/var/lib/agentbox/cni
 KUBECONFIG_PATH=$STATE/admin.kubeconfig
 
 NODE_NAME=agentbox-node
-# The node's address lives on a dummy interface so the cluster never depends on (or talks through)
+# The node's address lives on an interface of its own so the cluster never depends on (or talks through)
 # the machine's real network: everything stays on this host.
 NODE_IF=agentbox0
 NODE_IP=10.217.0.1
@@ -59,12 +59,27 @@ wait_for() {
   local what=$1 secs=$2; shift 2
   local deadline=$(( $(date +%s) + secs ))
   until "$@" >/dev/null 2>&1; do
+    check_alive
     if [ "$(date +%s)" -ge "$deadline" ]; then
       die "$what not ready after ${secs}s (see $LOGS/)"
     fi
     sleep 0.5
   done
   step "$what: ready"
+}
+
+# Dies with the tail of its log when a component this script started has exited.
+check_alive() {
+  local f name
+  for f in "$RUN"/pids/*.pid; do
+    [ -e "$f" ] || continue
+    name=$(basename "$f" .pid)
+    if ! kill -0 "$(cat "$f")" 2>/dev/null; then
+      echo "error: $name exited; the end of $LOGS/$name.log:" >&2
+      tail -n 5 "$LOGS/$name.log" | cut -c1-300 >&2
+      exit 1
+    fi
+  done
 }
 
 stop_component() {

@@ -15,7 +15,7 @@ bash "$CLUSTER_DIR/build-k8s.sh"
 bash "$CLUSTER_DIR/build-coredns.sh"
 
 step "host network: $NODE_IF $NODE_IP, forwarding, bridge netfilter"
-ip link show "$NODE_IF" >/dev/null 2>&1 || ip link add "$NODE_IF" type dummy
+ip link show "$NODE_IF" >/dev/null 2>&1 || ip link add "$NODE_IF" type bridge  # an empty bridge: this kernel has no dummy driver
 ip addr show dev "$NODE_IF" | grep -q " $NODE_IP/" || ip addr add "$NODE_IP/32" dev "$NODE_IF"
 ip link set "$NODE_IF" up
 sysctl -qw net.ipv4.ip_forward=1
@@ -39,8 +39,15 @@ wait_for etcd 30 curl -fsS http://127.0.0.1:2381/health
 start containerd containerd --config "$STATE/containerd.toml"
 wait_for containerd 30 ctr --address "$CONTAINERD_SOCK" version
 
-step "images"
-bash "$REPO_DIR/images/load.sh" --cluster-start
+# Images every e2e test relies on; AGENTBOX_IMAGES overrides the list (space-separated).
+images=${AGENTBOX_IMAGES-pause agent-shell platform}
+if [ -n "$images" ]; then
+  step "images: $images"
+  # shellcheck disable=SC2086
+  bash "$REPO_DIR/images/build.sh" $images
+  # shellcheck disable=SC2086
+  bash "$REPO_DIR/images/load.sh" $images
+fi
 ctr --address "$CONTAINERD_SOCK" -n k8s.io images ls -q | grep -qx "$PAUSE_IMAGE" ||
   die "the pause image $PAUSE_IMAGE is not in the cluster's containerd (npm run images:build)"
 

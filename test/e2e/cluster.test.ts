@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import type { V1Pod } from "@kubernetes/client-node";
 import { waitFor } from "../support/wait.js";
 import {
-  NODE_IMAGE,
+  SHELL_IMAGE,
   connect,
   createNamespace,
   deleteNamespace,
@@ -23,7 +23,7 @@ function pod(name: string, script: string, labels: Record<string, string> = {}):
     spec: {
       terminationGracePeriodSeconds: 1,
       containers: [
-        { name: "main", image: NODE_IMAGE, imagePullPolicy: "IfNotPresent", command: ["node", "-e", script] },
+        { name: "main", image: SHELL_IMAGE, imagePullPolicy: "IfNotPresent", command: ["node", "-e", script] },
       ],
     },
   };
@@ -73,7 +73,7 @@ describe("local cluster", () => {
         metadata: { name: "logger" },
         spec: {
           restartPolicy: "Never",
-          containers: [{ name: "main", image: NODE_IMAGE, command: ["node", "-e", `console.log("line one"); console.log("line two")`] }],
+          containers: [{ name: "main", image: SHELL_IMAGE, command: ["node", "-e", `console.log("line one"); console.log("line two")`] }],
         },
       },
     });
@@ -92,7 +92,7 @@ describe("local cluster", () => {
           selector: { matchLabels: { app: "web" } },
           template: {
             metadata: { labels: { app: "web" } },
-            spec: { terminationGracePeriodSeconds: 1, containers: [{ name: "main", image: NODE_IMAGE, command: ["node", "-e", HTTP_SERVER], readinessProbe: { httpGet: { path: "/", port: 8080 }, periodSeconds: 1 } }] },
+            spec: { terminationGracePeriodSeconds: 1, containers: [{ name: "main", image: SHELL_IMAGE, command: ["node", "-e", HTTP_SERVER], readinessProbe: { httpGet: { path: "/", port: 8080 }, periodSeconds: 1 } }] },
           },
         },
       },

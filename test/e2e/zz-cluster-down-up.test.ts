@@ -17,12 +17,17 @@ function leftovers(): string[] {
   const found: string[] = [];
   const procs = sh(
     // [x] keeps the pattern from matching the shell that runs pgrep.
-    "pgrep -a -f '/var/cache/agentbo[x]/|etcd --name agentbo[x]|containerd --config /var/lib/agentbo[x]|containerd-shim-runc-v2 .*/run/agentbo[x]' || true",
-  ).trim();
+    // Every cluster process names a path under these in its arguments; other kube-apiservers on
+    // the machine (integration tests run their own) do not.
+    "pgrep -a -f '/var/lib/agentbo[x]/|/run/agentbo[x]/' || true",
+  )
+    .split("\n")
+    .filter((l) => l && !l.includes("/agentbox/docker")) // the image builder's Docker engine is not the cluster
+    .join("\n");
   if (procs) found.push(`processes:\n${procs}`);
   const mounts = readFileSync("/proc/self/mounts", "utf8")
     .split("\n")
-    .filter((l) => / (\/var\/lib\/agentbox|\/run\/agentbox)/.test(l));
+    .filter((l) => / (\/var\/lib\/agentbox|\/run\/agentbox)/.test(l) && !l.includes("/agentbox/docker"));
   if (mounts.length) found.push(`mounts:\n${mounts.join("\n")}`);
   const netns = sh("ip netns list 2>/dev/null || true").split("\n").filter((l) => l.startsWith("cni-"));
   if (netns.length) found.push(`network namespaces: ${netns.join(", ")}`);

@@ -4,8 +4,8 @@ import * as k8s from "@kubernetes/client-node";
 import { waitFor } from "../../support/wait.js";
 
 export const DEFAULT_KUBECONFIG = "/var/lib/agentbox/cluster/admin.kubeconfig";
-/** Locally built image every e2e test may rely on (see images/README.md). */
-export const NODE_IMAGE = "node:20-bookworm-slim";
+/** Locally built image (bash, node, curl, git; uid 1000) that cluster:up always loads. */
+export const SHELL_IMAGE = "agentbox/agent-shell:dev";
 
 export function loadKubeConfig(): k8s.KubeConfig {
   const path = process.env.KUBECONFIG ?? DEFAULT_KUBECONFIG;
@@ -91,7 +91,9 @@ export async function exec(
   let err = "";
   stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
   stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
-  const stdin = options.stdin === undefined ? null : Readable.from([options.stdin]);
+  // A terminal's stdin stays open while the command runs: closing it early hangs up the TTY.
+  const stdin = options.stdin === undefined ? null : options.tty ? new PassThrough() : Readable.from([options.stdin]);
+  if (stdin instanceof PassThrough) stdin.write(options.stdin);
   const status = await new Promise<k8s.V1Status>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`exec ${command.join(" ")} timed out`)),
@@ -107,6 +109,7 @@ export async function exec(
         reject(error instanceof Error ? error : new Error(String(error)));
       });
   });
+  stdin?.destroy();
   return { stdout: out, stderr: err, exitCode: exitCodeOf(status) };
 }
 
