@@ -23,9 +23,18 @@ stage_agent_package() {
 }
 
 build_agent() {
-  local name=$1 package=${AGENT_PACKAGES[$1]} ctx="$CACHE_DIR/ctx/$1"
+  local name=$1 package=${AGENT_PACKAGES[$1]} ctx="$CACHE_DIR/ctx/$1" hash
+  hash=$({
+    echo "$package"
+    docker image inspect -f '{{.Id}}' agentbox/agent-shell:dev
+  } | inputs_hash "$IMAGES_DIR/$name/Dockerfile")
+  # The context is a few hundred MB: skip even sending it when nothing it depends on changed.
+  if [ "$(image_inputs "agentbox/$name:dev")" = "$hash" ]; then
+    step_done "up to date (agentbox/$name:dev, $package)"
+    return
+  fi
   stage_agent_package "$name" "$package" "$ctx"
   cp "$IMAGES_DIR/$name/Dockerfile" "$ctx/Dockerfile"
-  docker_build "agentbox/$name:dev" "$ctx/Dockerfile" "$ctx" --label "dev.agentbox.agent-package=$package"
+  docker_build "agentbox/$name:dev" "$ctx/Dockerfile" "$ctx" --label "$INPUTS_LABEL=$hash"
   step_done "built agentbox/$name:dev ($package)"
 }
