@@ -19,13 +19,32 @@ export const NAMESPACE = "team";
 export const TOKENS = { alice: "alice-token-0123456789abcdef", bob: "bob-token-0123456789abcdef", mallory: "mallory-token-0123456789abcdef" } as const;
 const ROOT = resolve(import.meta.dirname, "../../..");
 
-/** FAKE operator: Pending → Starting → Running (a local process) → Succeeded/Failed with its exit code. */
+/** The FAKE store, counting reads so the fake operator can wait until a client saw a phase. */
+export class CountingStore extends FakeSessionStore {
+  private readonly readCounts = new Map<string, number>();
+
+  override getSession(namespace: string, name: string): Promise<AgentSession | undefined> {
+    this.readCounts.set(name, this.reads(name) + 1);
+    return super.getSession(namespace, name);
+  }
+
+  reads(name: string): number {
+    return this.readCounts.get(name) ?? 0;
+  }
+}
+
+/**
+ * FAKE operator: Pending → Starting → Running (a local process) → Succeeded/Failed with its exit
+ * code. It leaves Starting only after someone read the session in that phase, so the CLI's
+ * progress report is deterministic however slow the machine is.
+ */
 export class FakeOperator {
   private readonly running = new Map<string, ChildProcess>();
+  private readonly readsAtStarting = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
   private readonly home = mkdtempSync(join(tmpdir(), "agentbox-fake-agent-"));
 
-  constructor(private readonly store: FakeSessionStore) {
+  constructor(private readonly store: CountingStore) {
     this.timer = setInterval(() => {
       this.tick().catch((err: unknown) => console.error("fake operator:", err));
     }, 20);
@@ -37,7 +56,8 @@ export class FakeOperator {
       if (session.spec.lifecycle?.mode !== "Batch" || this.running.has(name)) continue;
       if (session.status?.phase === "Pending") {
         session.status = { ...session.status, phase: "Starting", message: "waiting for the agent container to start" };
-      } else if (session.status?.phase === "Starting") {
+        this.readsAtStarting.set(name, this.store.reads(name));
+      } else if (session.status?.phase === "Starting" && this.store.reads(name) > (this.readsAtStarting.get(name) ?? 0)) {
         await this.start(session);
       }
     }
@@ -79,12 +99,12 @@ export class FakeOperator {
 }
 
 export interface TestPlatform extends RunningServer {
-  store: FakeSessionStore;
+  store: CountingStore;
   operator: FakeOperator;
 }
 
 export async function startPlatform(): Promise<TestPlatform> {
-  const store = new FakeSessionStore();
+  const store = new CountingStore();
   store.initialPhase = "Pending";
   store.addTemplate(NAMESPACE, "shell-batch", {
     agent: { image: "agentbox/agent-shell:dev", command: ["sh", "-c", "echo no command given; exit 2"], tty: false },

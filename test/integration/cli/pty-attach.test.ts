@@ -24,18 +24,28 @@ test("attach on a terminal: raw keystrokes, the window's size, resize, Ctrl-] de
   let screen = "";
   pty.onData((chunk) => (screen += chunk.toString("utf8")));
   const ended = new Promise<UpstreamEnd>((resolveEnd) => pty.onEnd(resolveEnd));
+  // The size travels on the WebSocket ahead of the keystrokes, but the remote PTY may apply it a
+  // moment after the shell reads them: ask again until the answer converges.
+  const sizeBecomes = async (size: string): Promise<void> => {
+    let asked = 0;
+    await until(`the remote terminal to be ${size}`, () => {
+      if (new RegExp(`\\b${size}\\b`).test(screen)) return true;
+      if (asked++ % 40 === 0) pty.write(Buffer.from("stty size\r"));
+      return false;
+    });
+  };
   try {
     await until("the attached banner", () => screen.includes("attached; detach with Ctrl-]"));
     // Raw mode: a carriage return (what a terminal sends for Enter) reaches the remote shell as is.
-    pty.write(Buffer.from("stty size\r"));
-    await until("the remote terminal to have the local window's size", () => /\b30 100\b/.test(screen));
+    await sizeBecomes("30 100");
     pty.resize({ cols: 120, rows: 40 });
-    pty.write(Buffer.from("stty size\r"));
-    await until("the remote terminal to follow the resize", () => /\b40 120\b/.test(screen));
+    await sizeBecomes("40 120");
     pty.write(Buffer.from([0x1d]));
     const end = await ended;
     assert.equal(end.exitCode, 0, screen.slice(-2000));
     assert.match(screen, /detached from tty-1/);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; the screen ends with:\n${screen.slice(-1500)}`, { cause: err });
   } finally {
     pty.close();
   }
