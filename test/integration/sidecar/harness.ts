@@ -73,6 +73,7 @@ export async function startUpstream(): Promise<Upstream> {
   });
   const wss = new WebSocketServer({ server });
   wss.on("connection", (socket, request) => {
+    socket.on("error", () => socket.terminate());
     socket.send(JSON.stringify({ authorization: request.headers.authorization ?? null }));
     socket.on("message", (data) => socket.send(`echo:${String(data)}`));
   });
@@ -196,6 +197,7 @@ export function connectTunnel(proxyPort: number, target: string): Promise<{ sock
   return new Promise((resolve, reject) => {
     const request = httpRequest({ host: "127.0.0.1", port: proxyPort, method: "CONNECT", path: target });
     request.once("connect", (response: IncomingMessage, socket: Socket) => {
+      socket.on("error", () => socket.destroy());
       if (response.statusCode === 200) {
         resolve({ socket });
         return;
