@@ -44,9 +44,7 @@ images=${AGENTBOX_IMAGES-pause agent-shell platform}
 if [ -n "$images" ]; then
   step "images: $images"
   # shellcheck disable=SC2086
-  bash "$REPO_DIR/images/build.sh" $images
-  # shellcheck disable=SC2086
-  bash "$REPO_DIR/images/load.sh" $images
+  bash "$CLUSTER_DIR/images/up.sh" $images
 fi
 ctr --address "$CONTAINERD_SOCK" -n k8s.io images ls -q | grep -qx "$PAUSE_IMAGE" ||
   die "the pause image $PAUSE_IMAGE is not in the cluster's containerd (npm run images:build)"

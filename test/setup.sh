@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Prepares a machine for every test tier (as root): Debian packages, then the tools that cannot be
+# downloaded here and are built from their Go modules or Debian packages instead. Each build is
+# cached under /var/cache/agentbox keyed by version, so a second run takes seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+step() { echo "== setup [$(( $(date +%s) - start ))s] $*"; }
+
+step "Debian packages"
+bash test/cluster/install-deps.sh
+step "Kubernetes components (k8s.io/kubernetes module)"
+bash test/cluster/build-k8s.sh
+step "CoreDNS"
+bash test/cluster/build-coredns.sh
+step "helm and kubeconform"
+bash test/cluster/build-helm.sh >/dev/null
+if [ -f test/vault/build.sh ]; then
+  step "Vault-compatible server"
+  bash test/vault/build.sh
+fi
+step "images (pause, platform, agent-shell)"
+bash images/build.sh pause platform agent-shell
+step "done"
