@@ -66,7 +66,12 @@ export async function startServer(deps: ServerDeps, port: number, host = "127.0.
       hub.join(
         `${namespace}/${name}`,
         () => ({
-          connect: deps.upstreamFor(session),
+          // Read the session afresh on every (re-)attach: its pod may have been replaced.
+          connect: async (size) => {
+            const current = await deps.store.getSession(namespace, name);
+            if (!current) throw new Error(`session ${namespace}/${name} is gone`);
+            return deps.upstreamFor(current)(size);
+          },
           isAlive: async () => ALIVE.has((await deps.store.getSession(namespace, name))?.status?.phase ?? ""),
           onActivity: recordActivity,
         }),

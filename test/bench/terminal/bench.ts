@@ -149,10 +149,13 @@ async function fanOut(url: string, session: string, typer: Stream): Promise<{ vi
   await ready(typer);
   const end = waitFor(typer, "FANOUT-3-END");
   // 5 s of 1 KiB lines stamped with the time they were written, in microseconds.
-  typer.write(`python3 -c "import time,sys\\nend=time.time()+5\\nwhile time.time()<end: sys.stdout.write('T%d %s\\\\n' % (time.time_ns()//1000, 'x'*1000)); sys.stdout.flush(); time.sleep(0.0005)"; echo FANOUT-$((1+2))-END\r`);
+  const script = join(home, "stamps.py");
+  writeFileSync(script, "import time, sys\nend = time.time() + 5\nwhile time.time() < end:\n    sys.stdout.write('T%d %s\\n' % (time.time_ns() // 1000, 'x' * 1000))\n    sys.stdout.flush()\n    time.sleep(0.0005)\n");
+  typer.write(`python3 ${script}; echo FANOUT-$((1+2))-END\r`);
   await end;
   await new Promise((resolve) => setTimeout(resolve, 500));
   for (const v of viewers) v.ws.close();
+  if (viewers.some((v) => v.bytes < 1 * MB)) throw new Error("a viewer received under 1 MB: the timestamp stream did not run");
   const lags = viewers.map((v) => v.maxLag);
   return { viewers: viewers.length, p50LagMs: percentile(lags, 50), maxLagMs: Math.max(...lags), bytesPerViewer: Math.round(viewers.reduce((a, v) => a + v.bytes, 0) / viewers.length) };
 }
