@@ -2,10 +2,14 @@
 
 PLATFORM_TAG=agentbox/platform:dev
 
-# tsc must pass: an image of half-compiled code would fail later and less clearly.
+# tsc must pass: an image of half-compiled code would fail later and less clearly. It compiles
+# into a fresh directory, not the repo's dist/, which keeps the output of deleted sources.
 compile_project() {
-  (cd "$REPO_DIR" && npm run --silent build) \
+  local out=$1
+  (cd "$REPO_DIR" && npm run --silent build -- --outDir "$out") \
     || die "npm run build (tsc) failed: fix the errors above, then rerun images/build.sh"
+  rm -rf "$out/test"
+  find "$out" -name '*.map' -delete
 }
 
 # Production dependencies are installed once per package-lock.json and reused.
@@ -29,12 +33,11 @@ stage_node_modules() {
 
 build_platform() {
   local ctx="$CACHE_DIR/ctx/platform"
-  compile_project
   rm -rf "$ctx"
-  mkdir -p "$ctx/dist"
+  mkdir -p "$ctx"
+  compile_project "$ctx/dist"
   cp "$REPO_DIR/package.json" "$ctx/"
   stage_node_modules "$ctx"
-  tar -C "$REPO_DIR/dist" --exclude=./test --exclude='*.map' -cf - . | tar -C "$ctx/dist" -xf -
   docker_build "$PLATFORM_TAG" "$IMAGES_DIR/platform/Dockerfile" "$ctx"
   step_done "built $PLATFORM_TAG"
 }
