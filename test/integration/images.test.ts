@@ -149,11 +149,19 @@ describe("platform image", { skip: platformMissing }, () => {
     assert.deepEqual(absent, []);
   });
 
-  it("has iptables and ip6tables for the egress-capture init container", async () => {
-    const out = await runIn(PLATFORM, "sh", "-c", "iptables --version; ip6tables --version");
-    const [v4, v6] = out.split("\n");
-    assert.match(v4 ?? "", /^iptables v1\.8/);
-    assert.match(v6 ?? "", /^ip6tables v1\.8/);
+  it("lets the egress-capture init container install owner-matched REDIRECT rules (IPv4 and IPv6)", async () => {
+    // As the pod runs it: root with NET_ADMIN, in the pod's own network namespace.
+    const script = [
+      "iptables -t nat -A OUTPUT -p tcp ! -d 127.0.0.0/8 --dport 443 -m owner ! --uid-owner 1337 -j REDIRECT --to-ports 15002",
+      "ip6tables -A OUTPUT -p udp -m owner ! --uid-owner 1337 -j DROP",
+      "iptables -t nat -S OUTPUT | grep REDIRECT",
+      "ip6tables -S OUTPUT | grep DROP",
+    ].join(" && ");
+    const out = await docker("run", "--rm", "--network", "none", "--user", "0", "--cap-add", "NET_ADMIN", PLATFORM, "sh", "-c", script);
+    assert.deepEqual(out.split("\n"), [
+      "-A OUTPUT ! -d 127.0.0.0/8 -p tcp -m tcp --dport 443 -m owner ! --uid-owner 1337 -j REDIRECT --to-ports 15002",
+      "-A OUTPUT -p udp -m owner ! --uid-owner 1337 -j DROP",
+    ]);
   });
 });
 
