@@ -17,12 +17,15 @@ export function kubeStreamFactory(kc: KubeConfig, target: StreamTarget): Upstrea
       ws.once("unexpected-response", (_req, res) =>
         reject(new Error(`API server refused ${target.mode} to ${target.namespace}/${target.pod}: HTTP ${res.statusCode}`)),
       );
-      ws.once("error", (err) => reject(new Error(`cannot ${target.mode} to ${target.namespace}/${target.pod}`, { cause: err })));
+      // ws itself fails the handshake when the server picks no subprotocol or another one.
+      ws.once("error", (err) =>
+        reject(
+          /subprotocol/i.test(err.message)
+            ? new Error(`API server does not speak ${K8S_SUBPROTOCOL} (needs Kubernetes 1.30 or newer)`, { cause: err })
+            : new Error(`cannot ${target.mode} to ${target.namespace}/${target.pod}`, { cause: err }),
+        ),
+      );
     });
-    if (ws.protocol !== K8S_SUBPROTOCOL) {
-      ws.close();
-      throw new Error(`API server does not speak ${K8S_SUBPROTOCOL} (needs Kubernetes 1.30 or newer)`);
-    }
     return wrap(ws, size);
   };
 }

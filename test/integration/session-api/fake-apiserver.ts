@@ -1,0 +1,149 @@
+// A stand-in for the parts of the Kubernetes API server the session API calls, on loopback:
+// plain HTTP and WebSocket with the real paths, verbs, content types and v5 channel framing,
+// so the real client code (client-node, our ws upstream) is exercised without a cluster.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { KubeConfig } from "@kubernetes/client-node";
+import { WebSocketServer, type WebSocket } from "ws";
+
+export const API_TOKEN = "fake-apiserver-token-0123456789";
+
+export interface Recorded {
+  method: string;
+  url: string;
+  contentType?: string;
+  body?: unknown;
+}
+
+export interface FakeApiServer {
+  url: string;
+  kubeConfig(): KubeConfig;
+  requests: Recorded[];
+  objects: Map<string, Record<string, unknown>>;
+  /** Handles one pods/attach or pods/exec stream. */
+  onStream: (ws: WebSocket, req: IncomingMessage) => void;
+  /** What the WebSocket upgrade answers: 101 with this subprotocol, or an HTTP status. */
+  upgrade: { status: number; protocol: string };
+  close(): Promise<void>;
+}
+
+const status = (res: ServerResponse, code: number, message: string, reason: string): void => {
+  res.writeHead(code, { "content-type": "application/json" });
+  res.end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", message, reason, code }));
+};
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString();
+  return text ? JSON.parse(text) : undefined;
+}
+
+const SESSIONS = /^\/apis\/agentbox\.dev\/v1alpha1\/namespaces\/([^/]+)\/(agentsessions|agenttemplates)(?:\/([^/?]+))?(?:\?.*)?$/;
+const LOGS = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log\?(.*)$/;
+
+export async function startFakeApiServer(): Promise<FakeApiServer> {
+  const fake: FakeApiServer = {
+    url: "",
+    requests: [],
+    objects: new Map(),
+    onStream: (ws) => ws.close(),
+    upgrade: { status: 101, protocol: "v5.channel.k8s.io" },
+    kubeConfig() {
+      const kc = new KubeConfig();
+      kc.loadFromOptions({
+        clusters: [{ name: "fake", server: fake.url, skipTLSVerify: true }],
+        users: [{ name: "fake", token: API_TOKEN }],
+        contexts: [{ name: "fake", cluster: "fake", user: "fake" }],
+        currentContext: "fake",
+      });
+      return kc;
+    },
+    close: () => new Promise((resolve) => {
+      wss.close();
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+
+  const server: Server = createServer((req, res) => {
+    void handle(req, res).catch((err: unknown) => status(res, 500, String(err), "InternalError"));
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    const url = req.url ?? "/";
+    fake.requests.push({ method: req.method ?? "", url, ...(req.headers["content-type"] ? { contentType: req.headers["content-type"] } : {}), body });
+    if (req.headers.authorization !== `Bearer ${API_TOKEN}`) return status(res, 401, "Unauthorized", "Unauthorized");
+    const json = (code: number, value: unknown): void => {
+      res.writeHead(code, { "content-type": "application/json" });
+      res.end(JSON.stringify(value));
+    };
+    if (req.method === "POST" && url === "/apis/authentication.k8s.io/v1/tokenreviews") {
+      const token = (body as { spec: { token: string } }).spec.token;
+      const ok = token === "kube-user-token";
+      return json(201, { ...(body as object), status: ok ? { authenticated: true, user: { username: "system:serviceaccount:team:ci", uid: "u-1", groups: ["system:serviceaccounts"] } } : { authenticated: false } });
+    }
+    if (req.method === "POST" && url === "/apis/authorization.k8s.io/v1/subjectaccessreviews") {
+      const spec = (body as { spec: { user: string; resourceAttributes: { verb: string; subresource?: string } } }).spec;
+      const allowed = spec.user === "system:serviceaccount:team:ci" && !(spec.resourceAttributes.subresource === "terminal" && spec.resourceAttributes.verb === "create");
+      return json(201, { ...(body as object), status: { allowed } });
+    }
+    const logs = LOGS.exec(url);
+    if (logs && req.method === "GET") {
+      const query = new URLSearchParams(logs[3]);
+      res.writeHead(200, { "content-type": "text/plain" });
+      const lines = ["a", "b", "c"].slice(-Number(query.get("tailLines") ?? 3));
+      res.end(`${query.get("container")}:${logs[2]}:${lines.join(",")}`);
+      return;
+    }
+    const match = SESSIONS.exec(url);
+    if (!match) return status(res, 404, `no route ${url}`, "NotFound");
+    const [, namespace, plural, name] = match;
+    const key = (n: string): string => `${plural}/${namespace}/${n}`;
+    if (req.method === "GET" && !name) {
+      return json(200, { items: [...fake.objects.entries()].filter(([k]) => k.startsWith(`${plural}/${namespace}/`)).map(([, v]) => v) });
+    }
+    if (req.method === "POST" && !name) {
+      const object = body as { metadata: { name?: string; generateName?: string } };
+      const objectName = object.metadata.name ?? `${object.metadata.generateName ?? ""}x1y2z`;
+      if (fake.objects.has(key(objectName))) return status(res, 409, `agentsessions.agentbox.dev "${objectName}" already exists`, "AlreadyExists");
+      const stored = { ...object, metadata: { ...object.metadata, name: objectName, uid: "uid-1", generation: 1 } };
+      fake.objects.set(key(objectName), stored);
+      return json(201, stored);
+    }
+    if (!name) return status(res, 405, "method not allowed", "MethodNotAllowed");
+    const existing = fake.objects.get(key(name));
+    if (!existing) return status(res, 404, `${plural}.agentbox.dev "${name}" not found`, "NotFound");
+    if (req.method === "GET") return json(200, existing);
+    if (req.method === "DELETE") {
+      fake.objects.delete(key(name));
+      return json(200, { kind: "Status", status: "Success" });
+    }
+    if (req.method === "PATCH") {
+      if (req.headers["content-type"] !== "application/merge-patch+json") return status(res, 415, "unsupported patch type", "UnsupportedMediaType");
+      const patch = body as { metadata: { annotations: Record<string, string> } };
+      const metadata = existing.metadata as { annotations?: Record<string, string> };
+      metadata.annotations = { ...metadata.annotations, ...patch.metadata.annotations };
+      return json(200, existing);
+    }
+    return status(res, 405, "method not allowed", "MethodNotAllowed");
+  }
+
+  const wss = new WebSocketServer({ noServer: true, handleProtocols: () => fake.upgrade.protocol });
+  server.on("upgrade", (req, socket, head) => {
+    fake.requests.push({ method: "UPGRADE", url: req.url ?? "" });
+    if (req.headers.authorization !== `Bearer ${API_TOKEN}`) {
+      socket.end("HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n");
+      return;
+    }
+    if (fake.upgrade.status !== 101) {
+      socket.end(`HTTP/1.1 ${fake.upgrade.status} Refused\r\nConnection: close\r\n\r\n`);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => fake.onStream(ws, req));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return fake;
+}

@@ -1,0 +1,95 @@
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import type { WebSocket } from "ws";
+import { kubeStreamFactory } from "../../../session-api/terminal/kube-stream.js";
+import { kubeSessionStore } from "../../../session-api/store/kube-store.js";
+import { StoreError } from "../../../session-api/store/store.js";
+import { subjectAccessReviewAuthorizer, tokenReviewAuthenticator } from "../../../session-api/auth/kubernetes.js";
+import type { UpstreamEnd } from "../../../session-api/terminal/upstream.js";
+import { startFakeApiServer } from "./fake-apiserver.js";
+import { until } from "./viewer-client.js";
+
+const api = await startFakeApiServer();
+after(() => api.close());
+const kc = api.kubeConfig();
+
+test("pods/attach upstream speaks v5.channel.k8s.io: stdin, stdout, resize on channel 4, exit status", async () => {
+  const frames: Buffer[] = [];
+  api.onStream = (ws: WebSocket) => {
+    ws.on("message", (frame: Buffer) => {
+      frames.push(frame);
+      if (frame[0] !== 0) return;
+      const text = frame.subarray(1).toString();
+      if (text === "exit") {
+        ws.send(Buffer.concat([Buffer.from([3]), Buffer.from(JSON.stringify({ status: "Failure", reason: "NonZeroExitCode", message: "command terminated with non-zero exit code", details: { causes: [{ reason: "ExitCode", message: "3" }] } }))]));
+        ws.close(1000);
+      } else {
+        ws.send(Buffer.concat([Buffer.from([1]), Buffer.from(text.toUpperCase())]));
+      }
+    });
+  };
+  const upstream = await kubeStreamFactory(kc, { namespace: "team", pod: "s1", container: "agent", mode: "attach" })({ cols: 90, rows: 20 });
+  const upgrade = api.requests.filter((r) => r.method === "UPGRADE").at(-1);
+  assert.equal(upgrade?.url, "/api/v1/namespaces/team/pods/s1/attach?container=agent&stdin=true&stdout=true&tty=true");
+  let output = "";
+  upstream.onData((chunk) => (output += chunk.toString()));
+  let end: UpstreamEnd | undefined;
+  upstream.onEnd((e) => (end = e));
+  upstream.write("hello");
+  await until(() => output === "HELLO", "stdout echo");
+  upstream.resize({ cols: 100, rows: 30 });
+  await until(() => frames.filter((f) => f[0] === 4).length === 2, "two resize frames");
+  assert.deepEqual(frames.filter((f) => f[0] === 4).map((f) => JSON.parse(f.subarray(1).toString())), [{ Width: 90, Height: 20 }, { Width: 100, Height: 30 }]);
+  upstream.write("exit");
+  await until(() => end !== undefined, "end of stream");
+  assert.equal(end?.exitCode, 3);
+});
+
+test("pods/exec upstream passes the command; refusals become errors a person can act on", async () => {
+  api.onStream = (ws: WebSocket) => ws.close(1000);
+  const exec = await kubeStreamFactory(kc, { namespace: "team", pod: "s1", container: "agent", mode: "exec", command: ["sh", "-l"] })({ cols: 80, rows: 24 });
+  exec.close();
+  assert.match(api.requests.filter((r) => r.method === "UPGRADE").at(-1)?.url ?? "", /\/exec\?container=agent&stdin=true&stdout=true&tty=true&command=sh&command=-l$/);
+  api.upgrade = { status: 403, protocol: "v5.channel.k8s.io" };
+  await assert.rejects(kubeStreamFactory(kc, { namespace: "team", pod: "s1", container: "agent", mode: "attach" })({ cols: 80, rows: 24 }), /refused attach to team\/s1: HTTP 403/);
+  api.upgrade = { status: 101, protocol: "v4.channel.k8s.io" };
+  await assert.rejects(kubeStreamFactory(kc, { namespace: "team", pod: "s1", container: "agent", mode: "attach" })({ cols: 80, rows: 24 }), /does not speak v5.channel.k8s.io/);
+  api.upgrade = { status: 101, protocol: "v5.channel.k8s.io" };
+});
+
+test("TokenReview and SubjectAccessReview", async () => {
+  const authn = tokenReviewAuthenticator(kc);
+  assert.deepEqual(await authn.authenticate("kube-user-token"), { username: "system:serviceaccount:team:ci", groups: ["system:serviceaccounts"], uid: "u-1", via: "kubernetes" });
+  assert.equal(await authn.authenticate("someone-elses-token"), undefined);
+  const authz = subjectAccessReviewAuthorizer(kc);
+  const ci = { username: "system:serviceaccount:team:ci", groups: ["system:serviceaccounts"], uid: "u-1", via: "kubernetes" as const };
+  assert.equal(await authz.allowed(ci, { verb: "get", resource: "agentsessions", subresource: "terminal", namespace: "team", name: "s1" }), true);
+  assert.equal(await authz.allowed(ci, { verb: "create", resource: "agentsessions", subresource: "terminal", namespace: "team", name: "s1" }), false);
+  const sar = api.requests.filter((r) => r.url.endsWith("/subjectaccessreviews")).at(-1)?.body as { spec: Record<string, unknown> };
+  assert.deepEqual(sar.spec, {
+    user: ci.username,
+    groups: ci.groups,
+    uid: "u-1",
+    resourceAttributes: { group: "agentbox.dev", verb: "create", resource: "agentsessions", subresource: "terminal", namespace: "team", name: "s1" },
+  });
+});
+
+test("the Kubernetes session store: create, get, list, activity merge patch, logs, delete, errors", async () => {
+  const store = kubeSessionStore(kc);
+  const created = await store.createSession("team", { name: "k1", spec: { agent: { image: "busybox:1.36" } }, annotations: { "agentbox.dev/created-by": "ann" } });
+  assert.equal(created.metadata.name, "k1");
+  await assert.rejects(store.createSession("team", { name: "k1", spec: { agent: { image: "x" } } }), (err: StoreError) => err.kind === "conflict" && /already exists/.test(err.message));
+  assert.equal((await store.getSession("team", "k1"))?.spec.agent?.image, "busybox:1.36");
+  assert.equal(await store.getSession("team", "nope"), undefined);
+  assert.deepEqual((await store.listSessions("team")).map((s) => s.metadata.name), ["k1"]);
+  await store.recordActivity("team", "k1", new Date("2026-11-25T10:00:00Z"));
+  const patch = api.requests.find((r) => r.method === "PATCH");
+  assert.equal(patch?.contentType, "application/merge-patch+json");
+  assert.equal((await store.getSession("team", "k1"))?.metadata.annotations?.["agentbox.dev/last-activity"], "2026-11-25T10:00:00.000Z");
+  await assert.rejects(store.logs("team", "k1", { container: "agent" }), (err: StoreError) => err.kind === "not-found" && /no pod yet/.test(err.message));
+  (api.objects.get("agentsessions/team/k1") as { status?: unknown }).status = { phase: "Running", podName: "k1-pod" };
+  assert.equal(await store.logs("team", "k1", { container: "agent", tailLines: 2 }), "agent:k1-pod:b,c");
+  assert.equal(await store.deleteSession("team", "k1"), true);
+  assert.equal(await store.deleteSession("team", "k1"), false);
+  assert.deepEqual(await store.listTemplates("team"), []);
+});
