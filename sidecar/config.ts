@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises";
 import { BlockList, isIP } from "node:net";
 import { z } from "zod";
 import { normalizePattern } from "./hosts.js";
+import { VaultSettings } from "./vault/settings.js";
 
 const HostPattern = z
   .string()
@@ -111,6 +112,7 @@ export const SidecarConfig = z
       .min(1)
       .optional()
       .describe("upstreamCaFile: PEM file of extra roots trusted when verifying upstream TLS, besides the system roots. Optional."),
+    vault: VaultSettings.optional(),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -128,6 +130,9 @@ export const SidecarConfig = z
         }
       }
       stubs.add(credential.stub);
+      if ("vault" in credential.source && config.vault === undefined) {
+        ctx.addIssue({ code: "custom", path: ["vault"], message: `credential "${credential.name}" reads from Vault, so the vault connection settings are required` });
+      }
     });
   })
   .describe("The sidecar configuration file.");
