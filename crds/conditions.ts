@@ -24,6 +24,7 @@ export const REASONS = {
   PodPending: { type: "PodScheduled", status: "Unknown", reason: "PodPending", meaning: "The pod does not exist yet or has not been considered by the scheduler." },
   SidecarStarted: { type: "CredentialsResolved", status: "True", reason: "SidecarStarted", meaning: "The sidecar passed its startup probe, which it does only once every credential's source could be read." },
   SidecarStarting: { type: "CredentialsResolved", status: "Unknown", reason: "SidecarStarting", meaning: "The sidecar has not passed its startup probe yet." },
+  CredentialsUnavailable: { type: "CredentialsResolved", status: "False", reason: "CredentialsUnavailable", meaning: "A credential cannot be wired into the pod, e.g. it reads from Vault and the operator has no Vault configured; the message says what to change. No pod is created." },
   SidecarFailing: { type: "CredentialsResolved", status: "False", reason: "SidecarFailing", meaning: "The sidecar exited or keeps restarting, usually because a Vault path or Secret key cannot be read; `kubectl logs <pod> -c sidecar` says which." },
   TemplateFound: { type: "TemplateResolved", status: "True", reason: "TemplateFound", meaning: "The named AgentTemplate exists and the session keeps to its locks." },
   NoTemplate: { type: "TemplateResolved", status: "True", reason: "NoTemplate", meaning: "The session names no template." },

@@ -10,6 +10,8 @@ export interface Observed {
   session: AgentSession;
   /** How the template resolved: none named, found (and merged), missing, or merged with violations. */
   template: { state: "none" | "found" } | { state: "missing"; name: string } | { state: "violation"; violations: string[] };
+  /** Set when a credential cannot be wired into the pod (see desired()). */
+  credentialsProblem?: string;
   /** The merged spec, when the template resolved. */
   spec?: EffectiveSpec;
   /** The session's pod, only when owned by this session. */
@@ -75,7 +77,7 @@ export function decide(o: Observed): Decision {
     message: draft.message,
   };
   const changed = prev.phase !== draft.phase;
-  const warning = ["Failed", "Expired"].includes(draft.phase) || draft.reasons.some(([r]) => r === "TemplateNotFound" || r === "TemplateViolation" || r === "PodConflict");
+  const warning = ["Failed", "Expired"].includes(draft.phase) || draft.reasons.some(([r]) => r === "TemplateNotFound" || r === "TemplateViolation" || r === "PodConflict" || r === "CredentialsUnavailable");
   return {
     status,
     apply: draft.apply ?? false,
@@ -98,6 +100,9 @@ function draftFor(o: Observed, prev: AgentSessionStatus): Draft {
     return { phase: "Pending", message: msg, reasons: [["TemplateViolation", msg], ["PodNotCreated", "fix the session spec; see TemplateResolved"]] };
   }
   const templateReason: [Reason, string] = o.template.state === "found" ? ["TemplateFound", ""] : ["NoTemplate", ""];
+  if (o.credentialsProblem) {
+    return { phase: "Pending", message: o.credentialsProblem, reasons: [templateReason, ["CredentialsUnavailable", o.credentialsProblem], ["PodNotCreated", "see CredentialsResolved"]] };
+  }
   if (o.conflict) return { phase: "Pending", message: o.conflict, reasons: [templateReason, ["PodConflict", o.conflict]] };
 
   const expiry = expired(o, prev);

@@ -38,7 +38,8 @@ export const CA_DIR = "/var/run/agentbox/ca";
 export const CA_FILE = `${CA_DIR}/ca.crt`;
 export const SIDECAR_CONFIG_DIR = "/etc/agentbox/sidecar";
 export const SECRETS_DIR = "/var/run/agentbox/secrets";
-export const TOKEN_DIR = "/var/run/secrets/agentbox/serviceaccount";
+/** Where the sidecar's projected token lands; the sidecar's Vault login reads `${TOKEN_DIR}/token`. */
+export const TOKEN_DIR = "/var/run/secrets/agentbox/vault";
 export const UPSTREAM_CA_DIR = "/etc/agentbox/upstream-ca";
 export const ADMIN_PORT = 15021;
 const DEFAULT_MOUNT = "/workspace";
@@ -56,7 +57,8 @@ export interface DesiredObjects {
   pod: V1Pod;
 }
 
-export type DesiredResult = { ok: true; objects: DesiredObjects } | { ok: false; violations: string[] };
+/** A refusal: `template` when the session breaks its template's rules, `credentials` when a credential cannot be wired. */
+export type DesiredResult = { ok: true; objects: DesiredObjects } | { ok: false; violations: string[]; kind: "template" | "credentials" };
 
 export interface DesiredInput {
   session: AgentSession;
@@ -73,8 +75,12 @@ export interface DesiredInput {
  */
 export function desired(input: DesiredInput): DesiredResult {
   const merged = mergeTemplate(input.session.spec, input.template, input.session.spec.templateRef?.name);
-  if (!merged.ok) return merged;
+  if (!merged.ok) return { ...merged, kind: "template" };
   const spec = merged.spec;
+  const needVault = (spec.credentials ?? []).filter((c) => c.source.vault).map((c) => c.name);
+  if (needVault.length > 0 && !input.platform.vault) {
+    return { ok: false, violations: [`credentials ${needVault.join(", ")} read from Vault, but the operator has no Vault address configured (AGENTBOX_VAULT_ADDR); use secretKeyRef or ask the platform team to configure Vault`], kind: "credentials" };
+  }
   for (const c of spec.credentials ?? []) {
     if (!input.stubs[c.name]) throw new Error(`bug: no stub generated for credential ${c.name} of session ${input.session.metadata.name}`);
   }
@@ -133,6 +139,12 @@ export function sidecarConfigFor(ctx: Pick<Ctx, "spec" | "stubs" | "platform">):
     })),
     caDir: CA_DIR,
   };
+  if (ctx.platform.vault && (ctx.spec.credentials ?? []).some((c) => c.source.vault)) {
+    config.vault = {
+      address: ctx.platform.vault.address,
+      auth: { kubernetes: { role: ctx.platform.vault.role, mount: ctx.platform.vault.mount, tokenFile: `${TOKEN_DIR}/token` } },
+    };
+  }
   if (ctx.platform.upstreamCaConfigMap) config.upstreamCaFile = `${UPSTREAM_CA_DIR}/ca.crt`;
   return config;
 }
@@ -216,10 +228,6 @@ function sidecarContainer(ctx: Ctx): V1Container {
     if (c.source.secretKeyRef) mounts.push({ name: `cred-${c.name}`, mountPath: `${SECRETS_DIR}/${c.name}`, readOnly: true });
   }
   if (ctx.platform.upstreamCaConfigMap) mounts.push({ name: "upstream-ca", mountPath: UPSTREAM_CA_DIR, readOnly: true });
-  const env: V1EnvVar[] = [{ name: "AGENTBOX_SA_TOKEN_FILE", value: `${TOKEN_DIR}/token` }];
-  if (ctx.platform.vault) {
-    env.push({ name: "VAULT_ADDR", value: ctx.platform.vault.address }, { name: "VAULT_AUTH_ROLE", value: ctx.platform.vault.role }, { name: "VAULT_AUTH_MOUNT", value: ctx.platform.vault.mount });
-  }
   const probe = (path: string, failureThreshold: number): V1Container["startupProbe"] => ({
     httpGet: { path, port: ADMIN_PORT },
     periodSeconds: 1,
@@ -233,7 +241,6 @@ function sidecarContainer(ctx: Ctx): V1Container {
     command: ["node", "/app/dist/sidecar/main.js", "--config", `${SIDECAR_CONFIG_DIR}/config.json`],
     // A native sidecar: started, and started-up, before the agent; stopped after it.
     restartPolicy: "Always",
-    env,
     ports: [
       { name: "proxy", containerPort: 15001 },
       { name: "admin", containerPort: ADMIN_PORT },

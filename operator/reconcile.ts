@@ -28,6 +28,27 @@ export interface ReconcilerDeps {
   platform: PlatformOptions;
   log: Logger;
   now?: () => Date;
+  /** What this process last applied per session UID; lets unchanged sessions skip the API. */
+  applied?: Map<string, AppliedRecord>;
+  /** How long an applied record is trusted before objects are applied again (drift repair). */
+  reapplyAfterMs?: number;
+}
+
+export interface AppliedRecord {
+  generation: number | undefined;
+  hash: string;
+  at: number;
+}
+
+/**
+ * Whether the session's objects must be applied again. They are after a spec change, for a
+ * missing pod, after a restart of the operator (nothing recorded) and at least every
+ * `reapplyAfterMs`, which repairs objects someone edited or deleted; otherwise the session's own
+ * status writes would make every reconcile re-apply five unchanged objects.
+ */
+export function needsApply(record: AppliedRecord | undefined, current: { generation: number | undefined; hash: string; podExists: boolean; now: number; reapplyAfterMs: number }): boolean {
+  if (!record || !current.podExists) return true;
+  return record.generation !== current.generation || record.hash !== current.hash || current.now - record.at >= current.reapplyAfterMs;
 }
 
 export interface ReconcileResult {
@@ -52,9 +73,13 @@ export async function reconcile(deps: ReconcilerDeps, key: string): Promise<Reco
   const now = deps.now?.() ?? new Date();
   const observed = await observe(deps, session, now);
   let decision = decide(observed.observed);
-  if (decision.apply && observed.objects) {
+  const uid = session.metadata.uid ?? "";
+  const hash = observed.observed.desiredHash ?? "";
+  const current = { generation: session.metadata.generation, hash, podExists: observed.observed.pod !== undefined, now: now.getTime(), reapplyAfterMs: deps.reapplyAfterMs ?? 300_000 };
+  if (decision.apply && observed.objects && needsApply(deps.applied?.get(uid), current)) {
     const conflict = await applyObjects(deps, session, observed.objects, observed.observed.pod);
     if (conflict) decision = decide({ ...observed.observed, conflict });
+    else deps.applied?.set(uid, { generation: current.generation, hash, at: current.now });
   }
   await act(deps, session, decision);
   return { ...(decision.requeueAfterMs !== undefined ? { requeueAfterMs: decision.requeueAfterMs } : {}), ...(decision.status.phase ? { phase: decision.status.phase } : {}) };
@@ -87,7 +112,9 @@ async function observe(deps: ReconcilerDeps, session: AgentSession, now: Date): 
   }
   const stubs = ensureStubs(existing, merged.spec.credentials ?? []);
   const built = desired({ session, template, stubs, platform: deps.platform });
-  if (!built.ok) return { observed: { ...base, template: { state: "violation", violations: built.violations } } };
+  if (!built.ok) {
+    return { observed: built.kind === "template" ? { ...base, template: { state: "violation", violations: built.violations } } : { ...base, credentialsProblem: built.violations.join("; ") } };
+  }
   return { observed: { ...base, desiredHash: built.objects.pod.metadata?.annotations?.[SPEC_HASH] ?? "" }, objects: built.objects };
 }
 
@@ -97,16 +124,22 @@ async function applyObjects(deps: ReconcilerDeps, session: AgentSession, objects
   const children: KubernetesObject[] = [objects.stubSecret, objects.sidecarConfig, objects.networkPolicy, ...(objects.workspace ? [objects.workspace] : [])];
   // The pod is immutable once created: apply it only when it does not exist yet.
   if (!ownedPod) children.push(objects.pod);
-  for (const obj of children) {
-    const live = await readOptional(deps.clients, obj);
-    const who = ownership(live, owner);
-    if (who === "foreign") {
-      return `${obj.kind} ${obj.metadata?.namespace}/${obj.metadata?.name} already exists and is not owned by this session; delete it or rename the session`;
-    }
-    if (obj.kind === "Pod" && who === "owned") continue; // created since the cache was read
-    await apply(deps.clients, obj);
-  }
-  return undefined;
+  // In parallel: the pod does not need its Secrets to exist to be created (the kubelet waits
+  // for them), so nothing here has to be ordered, and a session's latency is one round of reads
+  // and one of writes instead of ten calls in a row.
+  const conflicts = await Promise.all(
+    children.map(async (obj): Promise<string | undefined> => {
+      const live = await readOptional(deps.clients, obj);
+      const who = ownership(live, owner);
+      if (who === "foreign") {
+        return `${obj.kind} ${obj.metadata?.namespace}/${obj.metadata?.name} already exists and is not owned by this session; delete it or rename the session`;
+      }
+      if (obj.kind === "Pod" && who === "owned") return undefined; // created since the cache was read
+      await apply(deps.clients, obj);
+      return undefined;
+    }),
+  );
+  return conflicts.find((c) => c !== undefined);
 }
 
 async function act(deps: ReconcilerDeps, session: AgentSession, d: Decision): Promise<void> {

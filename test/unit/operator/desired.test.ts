@@ -194,3 +194,26 @@ test("a template violation is returned, not thrown", () => {
   const r = desired({ session: session("v", { templateRef: { name: "claude-code" }, agent: { image: "evil:1" } }), template: TEMPLATES.claudeCode, stubs: {}, platform });
   assert.equal(r.ok, false);
 });
+
+test("Vault credentials: the sidecar gets the Vault settings and logs in with its own projected token", () => {
+  const s = session("v", SESSIONS.anthropic!);
+  const r = desired({ session: s, template: undefined, stubs: ensureStubs({}, s.spec.credentials ?? []), platform });
+  assert.ok(r.ok);
+  const config = parseSidecarConfig(JSON.parse(Buffer.from(r.objects.sidecarConfig.data!["config.json"]!, "base64").toString()));
+  assert.equal(config.vault?.address, "http://vault.vault:8200");
+  const auth = config.vault!.auth as { kubernetes: { role: string; tokenFile: string } };
+  assert.equal(auth.kubernetes.role, "agentbox");
+  const mount = sidecarOf(r.objects.pod).volumeMounts!.find((m) => m.name === "sidecar-token")!;
+  assert.equal(auth.kubernetes.tokenFile, `${mount.mountPath}/token`);
+});
+
+test("a Vault credential without Vault configured is refused with an actionable message, not a broken pod", () => {
+  const s = session("nv", SESSIONS.anthropic!);
+  const { vault: _unused, ...noVault } = platform;
+  const r = desired({ session: s, template: undefined, stubs: ensureStubs({}, s.spec.credentials ?? []), platform: noVault });
+  assert.equal(r.ok, false);
+  if (!r.ok) {
+    assert.equal(r.kind, "credentials");
+    assert.match(r.violations[0]!, /AGENTBOX_VAULT_ADDR/);
+  }
+});

@@ -19,3 +19,15 @@ test("ownership: owned, adoptable, foreign, absent", () => {
   ];
   for (const [name, obj, expected] of rows) assert.equal(ownership(obj as never, s), expected, name);
 });
+
+test("needsApply: re-apply on restart, missing pod, spec change, and after the re-apply period only", async () => {
+  const { needsApply } = await import("../../../operator/reconcile.js");
+  const rec = { generation: 2, hash: "h", at: 1000 };
+  const cur = { generation: 2, hash: "h", podExists: true, now: 2000, reapplyAfterMs: 5000 };
+  assert.equal(needsApply(undefined, cur), true, "nothing recorded (operator restarted)");
+  assert.equal(needsApply(rec, { ...cur, podExists: false }), true, "pod missing");
+  assert.equal(needsApply(rec, { ...cur, generation: 3 }), true, "spec changed");
+  assert.equal(needsApply(rec, { ...cur, hash: "h2" }), true, "template or platform changed");
+  assert.equal(needsApply(rec, { ...cur, now: 6000 }), true, "re-apply period elapsed");
+  assert.equal(needsApply(rec, cur), false, "nothing changed");
+});

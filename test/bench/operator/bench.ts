@@ -1,0 +1,184 @@
+// `npm run bench:operator`: 100 AgentSessions applied at once against the cluster in KUBECONFIG,
+// with the operator as a separate process. Reports, side by side with a reference run of 100
+// equivalent pods created directly (no operator), apply→pod created and apply→Running p50/p95,
+// the time until all 100 pods exist, and the operator's RSS. Figures go to stdout as a table and
+// to .bench/operator.json.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import * as k8s from "@kubernetes/client-node";
+import { desired } from "../../../operator/desired.js";
+import { AgentSession } from "../../../crds/agentsession.js";
+import { connect, createNamespace, deleteNamespace, SHELL_IMAGE, type Cluster } from "../../e2e/support/cluster.js";
+import { createSession, installCrds } from "../../e2e/operator-support.js";
+import { waitFor } from "../../support/wait.js";
+
+const N = Number(process.env.BENCH_SESSIONS ?? 100);
+const RUNNING_TIMEOUT_MS = Number(process.env.BENCH_RUNNING_TIMEOUT_MS ?? 180_000);
+const spec = { agent: { image: SHELL_IMAGE, command: ["sleep", "3600"] } };
+
+interface Timings {
+  created: Map<string, number>;
+  running: Map<string, number>;
+}
+
+/**
+ * Watches pods in `ns`, noting when each first appears and first reports Running. A watch the
+ * API server ends (e.g. "too large resource version" under load) is re-established after a
+ * list, so no pod is missed; a pod first seen in a list is timed at that moment (an upper bound).
+ */
+async function watchPods(cluster: Cluster, ns: string, t: Timings): Promise<() => void> {
+  const watch = new k8s.Watch(cluster.kc);
+  let stopped = false;
+  let current: AbortController | undefined;
+  const see = (pod: k8s.V1Pod): void => {
+    const name = pod.metadata?.name ?? "";
+    const now = performance.now();
+    if (!name) return;
+    if (!t.created.has(name)) t.created.set(name, now);
+    if (pod.status?.phase === "Running" && !t.running.has(name)) t.running.set(name, now);
+  };
+  const start = async (): Promise<void> => {
+    if (stopped) return;
+    const list = await cluster.core.listNamespacedPod({ namespace: ns });
+    list.items.forEach(see);
+    current = await watch.watch(`/api/v1/namespaces/${ns}/pods`, { resourceVersion: list.metadata?.resourceVersion }, (type: string, pod: k8s.V1Pod) => {
+      if (type !== "ERROR") see(pod);
+    }, () => {
+      if (!stopped) setTimeout(() => void start().catch(() => undefined), 200);
+    });
+  };
+  await start();
+  return () => {
+    stopped = true;
+    current?.abort();
+  };
+}
+
+const pct = (xs: number[], p: number): number | undefined => {
+  if (xs.length === 0) return undefined;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+};
+
+interface RunResult {
+  created: number;
+  running: number;
+  createdP50?: number;
+  createdP95?: number;
+  runningP50?: number;
+  runningP95?: number;
+  allCreatedMs?: number;
+}
+
+async function measure(cluster: Cluster, ns: string, create: (name: string) => Promise<void>): Promise<RunResult> {
+  const t: Timings = { created: new Map(), running: new Map() };
+  const stop = await watchPods(cluster, ns, t);
+  const names = Array.from({ length: N }, (_, i) => `b-${i}`);
+  const applied = new Map<string, number>();
+  const start = performance.now();
+  await Promise.all(names.map(async (n) => {
+    applied.set(n, performance.now());
+    await create(n);
+  }));
+  await waitFor(`${N} pods created`, () => (names.every((n) => t.created.has(n)) ? true : undefined), { timeoutMs: 120_000, intervalMs: 50 }).catch(() => undefined);
+  const allCreated = names.every((n) => t.created.has(n)) ? Math.max(...names.map((n) => t.created.get(n)!)) - start : undefined;
+  await waitFor(`${N} pods running`, () => (names.every((n) => t.running.has(n)) ? true : undefined), { timeoutMs: RUNNING_TIMEOUT_MS, intervalMs: 200 }).catch(() => undefined);
+  stop();
+  const lat = (m: Map<string, number>): number[] => names.filter((n) => m.has(n)).map((n) => m.get(n)! - applied.get(n)!);
+  const c = lat(t.created);
+  const r = lat(t.running);
+  return {
+    created: c.length,
+    running: r.length,
+    ...(c.length ? { createdP50: pct(c, 50)!, createdP95: pct(c, 95)! } : {}),
+    ...(r.length ? { runningP50: pct(r, 50)!, runningP95: pct(r, 95)! } : {}),
+    ...(allCreated !== undefined ? { allCreatedMs: allCreated } : {}),
+  };
+}
+
+function spawnOperator(ns: string): { child: ChildProcess; how: string } {
+  const compiled = existsSync("dist/operator/main.js");
+  const args = compiled ? ["dist/operator/main.js"] : ["--import", "tsx", "operator/main.ts"];
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, AGENTBOX_WATCH_NAMESPACE: ns, AGENTBOX_LEADER_ELECTION: "false", AGENTBOX_METRICS_ADDRESS: "127.0.0.1", AGENTBOX_METRICS_PORT: "0", LOG_LEVEL: "error" },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  return { child, how: compiled ? "node dist/operator/main.js" : "node --import tsx operator/main.ts (run `npm run build` for the compiled figure)" };
+}
+
+const rssMb = (pid: number): number | undefined => {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+async function main(): Promise<void> {
+  const cluster = connect();
+  await installCrds(cluster);
+  const opNs = await createNamespace(cluster, "bench-op");
+  const refNs = await createNamespace(cluster, "bench-ref");
+  const { child, how } = spawnOperator(opNs);
+  let peakRss = 0;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, rssMb(child.pid!) ?? 0);
+  }, 100);
+  try {
+    // Let the operator start and sync before the clock starts.
+    await new Promise((r) => setTimeout(r, 1500));
+    await waitFor("operator warm-up session", async () => {
+      await createSession(cluster, opNs, "warmup", spec).catch(() => undefined);
+      return (await cluster.core.readNamespacedPod({ name: "warmup", namespace: opNs }).catch(() => undefined)) ? true : undefined;
+    }, { timeoutMs: 60_000 });
+    const idleRss = rssMb(child.pid!) ?? 0;
+    const viaOperator = await measure(cluster, opNs, (n) => createSession(cluster, opNs, n, spec));
+    // Reference: the very pod the operator would build, created directly.
+    const reference = await measure(cluster, refNs, async (n) => {
+      const session = AgentSession.parse({ apiVersion: "agentbox.dev/v1alpha1", kind: "AgentSession", metadata: { name: n, namespace: refNs, uid: "00000000-0000-0000-0000-000000000000" }, spec });
+      const built = desired({ session, template: undefined, stubs: {}, platform: { image: "agentbox/platform:dev", serviceAccountName: "default", tokenAudience: "vault", extraEgress: [] } });
+      if (!built.ok) throw new Error(built.violations.join("; "));
+      const pod = built.objects.pod;
+      delete pod.metadata!.ownerReferences; // no session exists to own it
+      pod.spec!.volumes = pod.spec!.volumes!.filter((v) => v.name !== "sidecar-config");
+      for (const c of pod.spec!.initContainers!) c.volumeMounts = c.volumeMounts?.filter((m) => m.name !== "sidecar-config");
+      await cluster.core.createNamespacedPod({ namespace: refNs, body: pod });
+    });
+    const rssAfter = rssMb(child.pid!) ?? 0;
+    const result = { sessions: N, operator: how, viaOperator, reference, operatorRssMb: { idle: round(idleRss), peak: round(peakRss), after: round(rssAfter) }, targets: { createdP50Ms: 250, allCreatedMs: 15_000, rssMb: 150 } };
+    mkdirSync(".bench", { recursive: true });
+    writeFileSync(".bench/operator.json", `${JSON.stringify(result, null, 2)}\n`);
+    printTable(result);
+  } finally {
+    clearInterval(sampler);
+    child.kill("SIGTERM");
+    await deleteNamespace(cluster, opNs);
+    await deleteNamespace(cluster, refNs);
+  }
+}
+
+const round = (x: number | undefined): number | undefined => (x === undefined ? undefined : Math.round(x * 10) / 10);
+const fmt = (x: number | undefined): string => (x === undefined ? "n/a" : `${Math.round(x)} ms`);
+
+function printTable(r: { sessions: number; operator: string; viaOperator: RunResult; reference: RunResult; operatorRssMb: Record<string, number | undefined> }): void {
+  const rows: [string, string, string, string][] = [
+    ["apply→pod created p50", fmt(r.viaOperator.createdP50), fmt(r.reference.createdP50), "≤ 250 ms"],
+    ["apply→pod created p95", fmt(r.viaOperator.createdP95), fmt(r.reference.createdP95), ""],
+    [`all ${r.sessions} pods created`, fmt(r.viaOperator.allCreatedMs), fmt(r.reference.allCreatedMs), "≤ 15000 ms"],
+    ["apply→Running p50", fmt(r.viaOperator.runningP50), fmt(r.reference.runningP50), ""],
+    ["apply→Running p95", fmt(r.viaOperator.runningP95), fmt(r.reference.runningP95), ""],
+    ["pods Running / created", `${r.viaOperator.running}/${r.viaOperator.created}`, `${r.reference.running}/${r.reference.created}`, ""],
+    ["operator RSS idle / peak", `${r.operatorRssMb.idle} / ${r.operatorRssMb.peak} MB`, "", "≤ 150 MB"],
+  ];
+  console.log(`operator: ${r.operator}\n`);
+  console.log("| measure | via operator (AgentSession) | reference (Pod created directly) | target |");
+  console.log("|---|---|---|---|");
+  for (const row of rows) console.log(`| ${row.join(" | ")} |`);
+  console.log("\nwritten to .bench/operator.json");
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
