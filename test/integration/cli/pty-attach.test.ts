@@ -36,10 +36,20 @@ test("attach on a terminal: raw keystrokes, the window's size, resize, Ctrl-] de
   };
   try {
     await until("the attached banner", () => screen.includes("attached; detach with Ctrl-]"));
+    // The CLI sends its window's size as soon as it is attached.
+    await until("the session's terminal to take the CLI's window size", () => {
+      const size = api.hub.get(`${NAMESPACE}/tty-1`)?.size;
+      return size?.cols === 100 && size.rows === 30;
+    });
     // Raw mode: a carriage return (what a terminal sends for Enter) reaches the remote shell as is.
-    await sizeBecomes("30 100");
-    pty.resize({ cols: 120, rows: 40 });
-    await sizeBecomes("40 120");
+    pty.write(Buffer.from("echo ready-$((40+2))\r"));
+    await until("the shell's answer", () => screen.includes("ready-42"));
+    // The local PTY relay behind the session API sets its starting size from a forked child that
+    // can lose a race with the first resize, so the remote size is checked after window changes.
+    pty.resize({ cols: 110, rows: 35 });
+    await sizeBecomes("35 110");
+    pty.resize({ cols: 90, rows: 25 });
+    await sizeBecomes("25 90");
     pty.write(Buffer.from([0x1d]));
     const end = await ended;
     assert.equal(end.exitCode, 0, screen.slice(-2000));
