@@ -58,6 +58,11 @@ async function startPause(): Promise<string> {
 }
 
 describe("pause image", { skip: (await missingImage(PAUSE)) || (await missingImage(SHELL)) }, () => {
+  it("is one linux/amd64 layer whose entrypoint is the pause program, as containerd's sandbox needs", async () => {
+    const config = await docker("image", "inspect", "--format", "{{.Os}}/{{.Architecture}} {{json .Config.Entrypoint}} {{len .RootFS.Layers}}", PAUSE);
+    assert.equal(config, 'linux/amd64 ["/pause"] 1');
+  });
+
   it("runs until SIGTERM, then exits 0 without being killed", async () => {
     const name = await startPause();
     // docker stop sends SIGTERM and only SIGKILLs (exit 137) after the grace period.
