@@ -34,6 +34,8 @@ export interface SidecarOptions {
   secretReader?: SecretReader;
   logger?: Logger;
   limits?: Partial<Limits>;
+  /** Why the sidecar is not ready yet although listening (e.g. a Vault credential that does not resolve), or undefined. */
+  readiness?: () => string | undefined;
 }
 
 export const DEFAULT_LISTEN = {
@@ -96,7 +98,7 @@ export class Sidecar {
   }
 
   get isReady(): boolean {
-    return this.ready;
+    return this.ready && this.options.readiness?.() === undefined;
   }
 
   /** Starts every listener not disabled in options.listen. */
@@ -224,7 +226,9 @@ export class Sidecar {
     } else if (path === "/healthz") {
       response.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
     } else if (path === "/readyz") {
-      response.writeHead(this.ready ? 200 : 503, { "content-type": "text/plain" }).end(this.ready ? "ready\n" : "not ready\n");
+      const waiting = this.ready ? this.options.readiness?.() : undefined;
+      const ready = this.ready && waiting === undefined;
+      response.writeHead(ready ? 200 : 503, { "content-type": "text/plain" }).end(ready ? "ready\n" : `not ready${waiting === undefined ? "" : `:\n${waiting}`}\n`);
     } else if (path === "/metrics") {
       this.metrics.registry.metrics().then(
         (text) => response.writeHead(200, { "content-type": this.metrics.registry.contentType }).end(text),
