@@ -6,10 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 need_root
 
-for name in kube-proxy kubelet coredns kube-scheduler kube-controller-manager kube-apiserver; do
-  running "$name" && step "stopping $name"
-  stop_component "$name"
-done
+stop_components kube-proxy kubelet coredns kube-scheduler kube-controller-manager kube-apiserver
 
 if running containerd; then
   step "removing containers"
@@ -20,10 +17,7 @@ if running containerd; then
   done
   for c in $(ctr_ containers ls -q 2>/dev/null); do ctr_ containers rm "$c" >/dev/null 2>&1 || true; done
 fi
-for name in containerd etcd; do
-  running "$name" && step "stopping $name"
-  stop_component "$name"
-done
+stop_components containerd etcd
 # A shim outlives containerd by design; ours are the ones started against our socket.
 pkill -KILL -f "containerd-shim-runc-v2 .*-address $CONTAINERD_SOCK" 2>/dev/null || true
 

@@ -82,15 +82,26 @@ check_alive() {
   done
 }
 
-stop_component() {
-  local name=$1 f pid
-  f=$(pidfile "$name")
-  [ -f "$f" ] || return 0
-  pid=$(cat "$f")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$f"
+# stop_components NAME...: TERM to all at once, then KILL whatever still runs after 10 s.
+stop_components() {
+  local name f pids=()
+  for name in "$@"; do
+    f=$(pidfile "$name")
+    [ -f "$f" ] || continue
+    if kill -0 "$(cat "$f")" 2>/dev/null; then
+      step "stopping $name"
+      kill -TERM "$(cat "$f")" 2>/dev/null || true
+      pids+=("$(cat "$f")")
+    fi
+    rm -f "$f"
+  done
+  local deadline=$(( $(date +%s) + 10 )) pid alive
+  while :; do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && return 0
+    [ "$(date +%s)" -ge "$deadline" ] && break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
 }

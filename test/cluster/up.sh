@@ -46,7 +46,8 @@ if [ -n "$images" ]; then
   # shellcheck disable=SC2086
   bash "$CLUSTER_DIR/images/up.sh" $images
 fi
-ctr --address "$CONTAINERD_SOCK" -n k8s.io images ls -q | grep -qx "$PAUSE_IMAGE" ||
+loaded=$(ctr --address "$CONTAINERD_SOCK" -n k8s.io images ls -q)
+grep -qx "$PAUSE_IMAGE" <<<"$loaded" ||
   die "the pause image $PAUSE_IMAGE is not in the cluster's containerd (npm run images:build)"
 
 start kube-apiserver "$K8S_BIN/kube-apiserver" \
