@@ -80,8 +80,8 @@ export class CertificateAuthority {
     return context;
   }
 
-  /** Mints a leaf certificate for `host` (uncached) and returns it with its key, both PEM. */
-  async mintLeaf(host: string): Promise<{ certificatePem: string; keyPem: string }> {
+  /** Mints a leaf certificate for `host` (and any extra names; uncached), with its key, both PEM. */
+  async mintLeaf(host: string, extraNames: readonly string[] = []): Promise<{ certificatePem: string; keyPem: string }> {
     const keys = (await crypto.subtle.generateKey(EC_KEY, true, ["sign", "verify"])) as CryptoKeyPair;
     const now = Date.now();
     const leaf = await x509.X509CertificateGenerator.create(
@@ -98,7 +98,10 @@ export class CertificateAuthority {
           new x509.BasicConstraintsExtension(false, undefined, true),
           new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
           new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
-          new x509.SubjectAlternativeNameExtension([{ type: isIP(host) === 0 ? "dns" : "ip", value: host }], false),
+          new x509.SubjectAlternativeNameExtension(
+            [host, ...extraNames].map((name) => ({ type: isIP(name) === 0 ? ("dns" as const) : ("ip" as const), value: name })),
+            false,
+          ),
           await x509.AuthorityKeyIdentifierExtension.create(this.certificate, false, crypto),
           await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
         ],

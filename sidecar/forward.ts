@@ -153,7 +153,7 @@ export function upstreamRequest(runtime: Runtime, context: ConnectionContext, pl
     setHost: false,
     lookup: fixedLookup(resolved),
     ...(agent ? { agent: agentFor(context) } : { agent: false as const }),
-    ...(context.tls ? { servername: isIP(host) === 0 ? host : undefined, ca: plan.state.upstreamCa, rejectUnauthorized: true, ALPNProtocols: ["http/1.1"] } : {}),
+    ...(context.tls ? { servername: isIP(host) === 0 ? host : undefined, secureContext: plan.state.upstreamTls, rejectUnauthorized: true, ALPNProtocols: ["http/1.1"] } : {}),
   };
   const upstream = context.tls ? httpsRequest(options) : httpRequest(options);
   upstream.setTimeout(runtime.limits.idleTimeoutMs, () => upstream.destroy(new ProxyError("timeout", `${host} went silent`)));

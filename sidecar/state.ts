@@ -1,7 +1,7 @@
 // Everything a configuration (re)load produces, swapped in as one object so a request always
 // sees one consistent version of the policy, its scrub patterns and its upstream roots.
 import { readFile } from "node:fs/promises";
-import { rootCertificates } from "node:tls";
+import { createSecureContext, rootCertificates, type SecureContext } from "node:tls";
 import type { SidecarConfig } from "./config.js";
 import { Policy } from "./policy.js";
 import { secretForms, type Replacement } from "./scrub.js";
@@ -14,8 +14,11 @@ export interface PolicyState {
   readonly scrubForms: readonly Replacement[];
   /** True when every scrub replacement keeps the length, so Content-Length stays valid. */
   readonly scrubKeepsLength: boolean;
-  /** Roots that verify upstream TLS: the system's plus upstreamCaFile, or undefined for Node's default. */
-  readonly upstreamCa: string[] | undefined;
+  /**
+   * The client TLS context that verifies upstreams: the system roots plus upstreamCaFile, built
+   * once per load (building it per connection costs milliseconds). Undefined: Node's default.
+   */
+  readonly upstreamTls: SecureContext | undefined;
 }
 
 export async function buildState(config: SidecarConfig, reader?: SecretReader): Promise<PolicyState> {
@@ -24,7 +27,7 @@ export async function buildState(config: SidecarConfig, reader?: SecretReader): 
   const scrubForms = policy.credentials
     .flatMap((credential) => secretForms(credential.secret, credential.stub))
     .sort((a, b) => b[0].length - a[0].length);
-  let upstreamCa: string[] | undefined;
+  let upstreamTls: SecureContext | undefined;
   if (config.upstreamCaFile !== undefined) {
     let extra: string;
     try {
@@ -32,13 +35,13 @@ export async function buildState(config: SidecarConfig, reader?: SecretReader): 
     } catch (cause) {
       throw new Error(`cannot read upstreamCaFile ${config.upstreamCaFile}`, { cause });
     }
-    upstreamCa = [...rootCertificates, extra];
+    upstreamTls = createSecureContext({ ca: [...rootCertificates, extra] });
   }
   return {
     config,
     policy,
     scrubForms,
     scrubKeepsLength: scrubForms.every(([from, to]) => from.length === to.length),
-    upstreamCa,
+    upstreamTls,
   };
 }
