@@ -10,6 +10,7 @@ import { DnsResponder } from "./dns.js";
 import { DEFAULT_LISTEN, Sidecar, type ListenAddress } from "./sidecar.js";
 import { createLogger } from "./telemetry.js";
 import { systemResolver } from "./upstream.js";
+import { createSidecar } from "./vault/attach.js";
 
 const HELP = `agentbox sidecar: the egress proxy of an agent pod.
 
@@ -60,7 +61,7 @@ async function main(): Promise<void> {
   const configPath = values.config;
   const logger = createLogger();
   const config = await loadSidecarConfig(configPath);
-  const sidecar = await Sidecar.create({
+  const running = await createSidecar({
     config,
     logger,
     listen: {
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
       admin: listenAddress("admin", values.admin, DEFAULT_LISTEN.admin),
     },
   });
+  const { sidecar } = running;
   await sidecar.listen();
   const dns = new DnsResponder({ policy: () => sidecar.policy, resolver: systemResolver, logger });
   if (values.dns !== undefined) {
@@ -80,17 +82,17 @@ async function main(): Promise<void> {
     await dns.listen({ host: "::1", port: DNS_LISTEN.port }).catch(() => undefined);
   }
   logger.info({ addresses: sidecar.addresses, credentials: config.credentials.map((credential) => credential.name) }, "sidecar ready");
-  watchConfig(configPath, sidecar, logger);
+  watchConfig(configPath, running, logger);
   const stop = (): void => {
     logger.info("shutting down");
-    void Promise.all([sidecar.close(), dns.close()]).then(() => process.exit(0));
+    void Promise.all([running.close(), dns.close()]).then(() => process.exit(0));
   };
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
 }
 
 /** Reloads when the file's content changes; Kubernetes swaps a ConfigMap by renaming a symlink in its directory. */
-function watchConfig(path: string, sidecar: Sidecar, logger: ReturnType<typeof createLogger>): void {
+function watchConfig(path: string, sidecar: Pick<Sidecar, "reload">, logger: ReturnType<typeof createLogger>): void {
   let last: string | undefined;
   let pending: NodeJS.Timeout | undefined;
   const check = async (): Promise<void> => {
