@@ -1,10 +1,22 @@
-# Writes the components' configuration files (sourced by up.sh; rewritten on every up).
+# Writes the components' configuration files (sourced by up.sh).
 # shellcheck shell=bash
+
+# put FILE [COMPONENT]: writes stdin to FILE only when it differs (kube-proxy exits when its
+# configuration file is rewritten, even with the same content); a COMPONENT whose configuration
+# changed is listed in RESTART so up.sh restarts it with the new one.
+RESTART=()
+put() {
+  local tmp; tmp=$(mktemp "$1.XXXXXX")
+  cat >"$tmp"
+  if cmp -s "$tmp" "$1"; then rm -f "$tmp"; return; fi
+  mv "$tmp" "$1"
+  if [ -n "${2:-}" ]; then RESTART+=("$2"); fi
+}
 
 write_configs() {
   mkdir -p "$STATE" "$CNI_CONF_DIR" "$CNI_DATA_DIR" "$KUBELET_ROOT" "$CONTAINERD_ROOT" "$CONTAINERD_STATE"
 
-  cat >"$STATE/containerd.toml" <<CFG
+  put "$STATE/containerd.toml" containerd <<CFG
 version = 2
 root = "$CONTAINERD_ROOT"
 state = "$CONTAINERD_STATE"
@@ -31,7 +43,7 @@ state = "$CONTAINERD_STATE"
     conf_dir = "$CNI_CONF_DIR"
 CFG
 
-  cat >"$CNI_CONF_DIR/10-agentbox.conflist" <<CFG
+  put "$CNI_CONF_DIR/10-agentbox.conflist" <<CFG
 {
   "cniVersion": "1.0.0",
   "name": "agentbox",
@@ -54,7 +66,7 @@ CFG
 }
 CFG
 
-  cat >"$STATE/kubelet.yaml" <<CFG
+  put "$STATE/kubelet.yaml" kubelet <<CFG
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 authentication:
@@ -79,7 +91,7 @@ evictionHard: {memory.available: "100Mi", nodefs.available: "0%", nodefs.inodesF
 maxPods: 250
 CFG
 
-  cat >"$STATE/kube-proxy.yaml" <<CFG
+  put "$STATE/kube-proxy.yaml" kube-proxy <<CFG
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 mode: iptables
@@ -91,10 +103,12 @@ healthzBindAddress: 127.0.0.1:10256
 metricsBindAddress: 127.0.0.1:10249
 # Where conntrack sysctls are read-only, kube-proxy must not try to raise them.
 conntrack: {maxPerCore: 0}
+# NodePorts only on the node's own address, never on the machine's real interfaces.
+nodePortAddresses: ["$NODE_IP/32"]
 CFG
 
   [ -f "$STATE/hosts" ] || : >"$STATE/hosts"
-  cat >"$STATE/Corefile" <<CFG
+  put "$STATE/Corefile" coredns <<CFG
 .:53 {
     bind $NODE_IP
     errors

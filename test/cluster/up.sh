@@ -29,6 +29,10 @@ fi
 step "certificates and configuration in $STATE"
 make_pki
 write_configs
+if [ "${#RESTART[@]}" -gt 0 ]; then
+  step "configuration changed: restarting ${RESTART[*]}"
+  stop_components "${RESTART[@]}"
+fi
 
 start etcd etcd --name agentbox --data-dir "$STATE/etcd" \
   --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
