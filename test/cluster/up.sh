@@ -5,10 +5,8 @@ source "$CLUSTER_DIR/certs.sh"
 source "$CLUSTER_DIR/configs.sh"
 need_root
 
-for tool in etcd containerd runc iptables conntrack openssl; do
-  command -v "$tool" >/dev/null || die "$tool is missing: run 'bash test/cluster/install-deps.sh' first"
-done
-[ -x /usr/lib/cni/bridge ] || die "CNI plugins are missing: run 'bash test/cluster/install-deps.sh' first"
+step "Debian packages"
+bash "$CLUSTER_DIR/install-deps.sh"
 
 step "kubernetes binaries"
 bash "$CLUSTER_DIR/build-k8s.sh"
