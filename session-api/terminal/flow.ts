@@ -37,10 +37,12 @@ export function decideDrain(state: FlowState, limits: FlowLimits): DrainDecision
   return state.pending > 0 ? "flush" : "wait";
 }
 
+// Small on purpose: whatever we hold for a viewer is latency it will see (a keystroke's echo waits
+// behind it), and a resync costs one snapshot, so about 1 MiB behind is where we cut over.
 export const DEFAULT_FLOW_LIMITS: FlowLimits = {
-  highWatermark: 1 << 20,
-  lowWatermark: 256 << 10,
-  maxPending: 4 << 20,
+  highWatermark: 256 << 10,
+  lowWatermark: 64 << 10,
+  maxPending: 768 << 10,
 };
 
 /** True when activity should be recorded now: the first time, then at most once per interval. */

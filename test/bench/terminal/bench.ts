@@ -1,19 +1,15 @@
-// npm run bench:terminal — the terminal path measured against a reference in the same run:
-// a local PTY read directly (the reference) and the same kind of PTY through the session API
-// (REST-created session, WebSocket, hub, headless terminal). With no cluster this is the
-// comparison available; the kubectl-exec comparison needs the e2e cluster (see the report).
+// npm run bench:terminal [-- --cluster] — the terminal path against a reference, in one run.
+// Local (default): a local PTY read directly vs the same kind of PTY through the session API.
+// --cluster (needs the e2e cluster): one agent pod; `kubectl exec -it` into it (run on a local
+// PTY, as a person would) vs the session API attached to it through pods/attach.
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pino } from "pino";
+import { spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
 import WebSocket from "ws";
-import { staticTokenAuthenticator } from "../../../session-api/auth/static-tokens.js";
-import { FakeAuthorizer, fakeAgentUser } from "../../../session-api/auth/fake-authorizer.js";
-import { FakeSessionStore } from "../../../session-api/store/fake-store.js";
-import { startServer } from "../../../session-api/server.js";
-import { localPtyFactory, startLocalPty } from "../../../session-api/terminal/local-pty.js";
-
-const TOKEN = "bench-token-0123456789abcdef";
+import { startLocalPty } from "../../../session-api/terminal/local-pty.js";
+import { BENCH_TOKEN as TOKEN } from "./token.js";
 const MB = 1 << 20;
 const THROUGHPUT_BYTES = Number(process.env.BENCH_BYTES ?? 50 * MB);
 const ECHO_SAMPLES = Number(process.env.BENCH_ECHO_SAMPLES ?? 200);
@@ -28,22 +24,24 @@ interface Stream {
   close(): void;
 }
 
-function direct(): Stream {
-  const pty = startLocalPty({ command: ["sh"], env, cwd: home }, { cols: 120, rows: 40 });
-  return { write: (t) => pty.write(t), onData: (l) => pty.onData(l), close: () => pty.close() };
-}
-
-async function viaApi(url: string, session: string): Promise<Stream> {
-  const ws = new WebSocket(`${url.replace("http", "ws")}/api/v1/namespaces/bench/sessions/${session}/terminal`, ["agentbox.v1", `agentbox.bearer.${TOKEN}`]);
+async function viaApi(url: string, namespace: string, session: string): Promise<Stream> {
+  const ws = new WebSocket(`${url.replace("http", "ws")}/api/v1/namespaces/${namespace}/sessions/${session}/terminal`, ["agentbox.v1", `agentbox.bearer.${TOKEN}`]);
   await new Promise((resolve, reject) => {
     ws.once("open", resolve);
     ws.once("error", reject);
   });
   const listeners: Array<(chunk: Buffer) => void> = [];
   ws.on("message", (data: Buffer, isBinary) => {
-    if (isBinary) for (const l of listeners) l(data);
+    // After a resync the screen arrives as a snapshot: what it shows counts as received.
+    const bytes = isBinary ? data : snapshotData(data);
+    if (bytes) for (const l of listeners) l(bytes);
   });
   return { write: (t) => ws.send(Buffer.from(t)), onData: (l) => listeners.push(l), close: () => ws.close() };
+}
+
+function snapshotData(text: Buffer): Buffer | undefined {
+  const message = JSON.parse(text.toString()) as { type?: string; data?: string };
+  return message.type === "snapshot" && message.data ? Buffer.from(message.data) : undefined;
 }
 
 /** Resolves when `marker` has gone by in the stream, with the bytes seen since the call. */
@@ -127,10 +125,10 @@ async function echo(stream: Stream, streaming: boolean): Promise<{ p50: number; 
 }
 
 /** N viewers on one session with a timestamped stream: how far behind live each one gets. */
-async function fanOut(url: string, session: string, typer: Stream): Promise<{ viewers: number; p50LagMs: number; maxLagMs: number; bytesPerViewer: number }> {
+async function fanOut(url: string, namespace: string, session: string, typer: Stream): Promise<{ viewers: number; p50LagMs: number; maxLagMs: number; bytesPerViewer: number }> {
   const viewers: Array<{ maxLag: number; bytes: number; ws: WebSocket }> = [];
   for (let i = 0; i < VIEWERS; i++) {
-    const ws = new WebSocket(`${url.replace("http", "ws")}/api/v1/namespaces/bench/sessions/${session}/terminal?mode=view`, ["agentbox.v1", `agentbox.bearer.${TOKEN}`]);
+    const ws = new WebSocket(`${url.replace("http", "ws")}/api/v1/namespaces/${namespace}/sessions/${session}/terminal?mode=view`, ["agentbox.v1", `agentbox.bearer.${TOKEN}`]);
     const viewer = { maxLag: 0, bytes: 0, ws };
     ws.on("message", (data: Buffer, isBinary) => {
       if (!isBinary) return;
@@ -148,10 +146,9 @@ async function fanOut(url: string, session: string, typer: Stream): Promise<{ vi
   }
   await ready(typer);
   const end = waitFor(typer, "FANOUT-3-END");
-  // 5 s of 1 KiB lines stamped with the time they were written, in microseconds.
-  const script = join(home, "stamps.py");
-  writeFileSync(script, "import time, sys\nend = time.time() + 5\nwhile time.time() < end:\n    sys.stdout.write('T%d %s\\n' % (time.time_ns() // 1000, 'x' * 1000))\n    sys.stdout.flush()\n    time.sleep(0.0005)\n");
-  typer.write(`python3 ${script}; echo FANOUT-$((1+2))-END\r`);
+  // 5 s of 1 KiB lines stamped with the time they were written (microseconds); node is in every agent image.
+  const stamps = `const end=Date.now()+5000,x="x".repeat(1000);(function f(){if(Date.now()>end)return;process.stdout.write("T"+Date.now()*1000+" "+x+"\\n",()=>setTimeout(f,1))})()`;
+  typer.write(`node -e '${stamps}'; echo FANOUT-$((1+2))-END\r`);
   await end;
   await new Promise((resolve) => setTimeout(resolve, 500));
   for (const v of viewers) v.ws.close();
@@ -160,41 +157,112 @@ async function fanOut(url: string, session: string, typer: Stream): Promise<{ vi
   return { viewers: viewers.length, p50LagMs: percentile(lags, 50), maxLagMs: Math.max(...lags), bytesPerViewer: Math.round(viewers.reduce((a, v) => a + v.bytes, 0) / viewers.length) };
 }
 
-async function main(): Promise<void> {
-  const store = new FakeSessionStore();
-  for (const name of ["tp", "echo-idle", "echo-busy", "fan"]) await store.createSession("bench", { name, spec: { agent: { image: "local" } } });
-  const server = await startServer(
-    {
-      store,
-      authenticator: staticTokenAuthenticator([{ token: TOKEN, identity: { username: "bench", groups: [], via: "static" } }]),
-      authorizer: new FakeAuthorizer([fakeAgentUser("bench")]),
-      log: pino({ level: "silent" }),
-      allowedOrigins: [],
-      upstreamFor: () => localPtyFactory({ command: ["sh"], env, cwd: home }),
-      webUi: false,
+interface Target {
+  reference: string;
+  direct(): Stream;
+  url: string;
+  namespace: string;
+  session: string;
+  close(): Promise<void>;
+}
+
+/** Starts the session API in its own process (see server-child.ts) and returns its URL. */
+async function serverProcess(mode: "local" | "cluster"): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "server-child.ts"), mode], { stdio: ["ignore", "pipe", "inherit"] });
+  for await (const line of createInterface({ input: child.stdout as NodeJS.ReadableStream })) {
+    const { url } = JSON.parse(line) as { url: string };
+    return { url, child };
+  }
+  throw new Error("the bench's session API process exited before listening");
+}
+
+const stopProcess = (child: ChildProcess): Promise<void> =>
+  new Promise((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+  });
+
+async function localTarget(): Promise<Target> {
+  const { url, child } = await serverProcess("local");
+  return {
+    reference: "local PTY (reference)",
+    direct: () => {
+      const pty = startLocalPty({ command: ["sh"], env, cwd: home }, { cols: 120, rows: 40 });
+      return { write: (t) => pty.write(t), onData: (l) => pty.onData(l), close: () => pty.close() };
     },
-    0,
-  );
-  const results: Record<string, unknown> = { when: new Date().toISOString(), node: process.version, throughputBytes: THROUGHPUT_BYTES, echoSamples: ECHO_SAMPLES };
+    url,
+    namespace: "bench",
+    session: "bench",
+    close: () => stopProcess(child),
+  };
+}
+
+async function clusterTarget(): Promise<Target> {
+  const { connect, createNamespace, deleteNamespace, SHELL_IMAGE } = await import("../../e2e/support/cluster.js");
+  const { installCrds, runOperator } = await import("../../e2e/operator-support.js");
+  const { kubeSessionStore } = await import("../../../session-api/store/kube-store.js");
+  const cluster = connect();
+  await installCrds(cluster);
+  const namespace = await createNamespace(cluster, "bench-term");
+  const operator = await runOperator(cluster, namespace);
+  const store = kubeSessionStore(cluster.kc);
+  await store.createSession(namespace, { name: "bench", spec: { agent: { image: SHELL_IMAGE, command: ["bash", "--norc", "-i"] } } });
+  const deadline = Date.now() + 180_000;
+  let pod: string | undefined;
+  while (!pod) {
+    const session = await store.getSession(namespace, "bench");
+    if (session?.status?.phase === "Running") pod = session.status.podName;
+    else if (Date.now() > deadline) throw new Error("the bench session did not reach Running in 3 minutes");
+    else await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  const { url, child } = await serverProcess("cluster");
+  const kubeconfig = process.env.KUBECONFIG ?? "/var/lib/agentbox/cluster/admin.kubeconfig";
+  return {
+    reference: "kubectl exec -it (reference)",
+    direct: () => {
+      const pty = startLocalPty(
+        { command: ["kubectl", "--kubeconfig", kubeconfig, "exec", "-it", "-n", namespace, pod, "-c", "agent", "--", "bash", "--norc", "-i"], env: { ...env, KUBECONFIG: kubeconfig } },
+        { cols: 120, rows: 40 },
+      );
+      return { write: (t) => pty.write(t), onData: (l) => pty.onData(l), close: () => pty.close() };
+    },
+    url,
+    namespace,
+    session: "bench",
+    close: async () => {
+      await stopProcess(child);
+      await operator.stop();
+      await deleteNamespace(cluster, namespace);
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const onCluster = process.argv.includes("--cluster");
+  const target = onCluster ? await clusterTarget() : await localTarget();
+  const results: Record<string, unknown> = {
+    when: new Date().toISOString(),
+    mode: onCluster ? "cluster" : "local",
+    reference: target.reference,
+    node: process.version,
+    throughputBytes: THROUGHPUT_BYTES,
+    echoSamples: ECHO_SAMPLES,
+  };
   try {
-    const ref = direct();
-    const api = await viaApi(server.url, "tp");
+    const ref = target.direct();
+    const api = await viaApi(target.url, target.namespace, target.session);
     results.throughput = { reference: await throughput(ref), sessionApi: await throughput(api) };
-    const echoRef = direct();
-    const echoApi = await viaApi(server.url, "echo-idle");
-    results.echoIdle = { reference: await echo(echoRef, false), sessionApi: await echo(echoApi, false) };
-    const busyRef = direct();
-    const busyApi = await viaApi(server.url, "echo-busy");
-    results.echoStreaming = { reference: await echo(busyRef, true), sessionApi: await echo(busyApi, true) };
-    const fanTyper = await viaApi(server.url, "fan");
-    results.fanOut = await fanOut(server.url, "fan", fanTyper);
-    for (const s of [ref, api, echoRef, echoApi, busyRef, busyApi, fanTyper]) s.close();
+    results.echoIdle = { reference: await echo(ref, false), sessionApi: await echo(api, false) };
+    results.echoStreaming = { reference: await echo(ref, true), sessionApi: await echo(api, true) };
+    results.fanOut = await fanOut(target.url, target.namespace, target.session, api);
+    ref.close();
+    api.close();
   } finally {
-    await server.close();
+    await target.close();
   }
   const dir = join(import.meta.dirname, "results");
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `terminal-${String(results.when).replace(/[:.]/g, "-")}.json`);
+  const file = join(dir, `terminal-${results.mode as string}-${String(results.when).replace(/[:.]/g, "-")}.json`);
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   printTable(results);
   process.stdout.write(`\nresults: ${file}\n`);
@@ -206,7 +274,7 @@ function printTable(r: Record<string, unknown>): void {
   const es = r.echoStreaming as typeof ei;
   const f = r.fanOut as { viewers: number; p50LagMs: number; maxLagMs: number };
   const rows = [
-    ["measure", "local PTY (reference)", "through session API"],
+    ["measure", String(r.reference), "through session API"],
     [`throughput ${THROUGHPUT_BYTES / MB} MB`, `${t.reference.mbPerSec.toFixed(1)} MB/s`, `${t.sessionApi.mbPerSec.toFixed(1)} MB/s`],
     ["echo p50 / p95, idle", `${ei.reference.p50.toFixed(2)} / ${ei.reference.p95.toFixed(2)} ms`, `${ei.sessionApi.p50.toFixed(2)} / ${ei.sessionApi.p95.toFixed(2)} ms`],
     ["echo p50 / p95, streaming", `${es.reference.p50.toFixed(2)} / ${es.reference.p95.toFixed(2)} ms`, `${es.sessionApi.p50.toFixed(2)} / ${es.sessionApi.p95.toFixed(2)} ms`],
