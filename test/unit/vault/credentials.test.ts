@@ -3,7 +3,6 @@ import assert from "node:assert/strict";
 import { parseSidecarConfig } from "../../../sidecar/config.js";
 import type { KvValue } from "../../../sidecar/vault/client.js";
 import { VaultCredentials, type KvReader } from "../../../sidecar/vault/credentials.js";
-import { VaultProblem } from "../../../sidecar/vault/errors.js";
 
 const config = parseSidecarConfig({
   credentials: [
