@@ -3,6 +3,7 @@
 // failure leaves here as a VaultProblem built by classifyVaultError, never as node-vault's or
 // axios' own error (those carry the token and the login request in their config).
 import { readFile } from "node:fs/promises";
+import { rootCertificates } from "node:tls";
 import createVaultClient from "node-vault";
 import { z } from "zod";
 import { classifyVaultError, VaultProblem, type VaultOperation } from "./errors.js";
@@ -36,7 +37,7 @@ export class VaultClient {
   private renewTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
-  private constructor(settings: VaultSettings, ca: string | undefined) {
+  private constructor(settings: VaultSettings, ca: string[] | undefined) {
     this.auth = settings.auth;
     this.vault = createVaultClient({
       endpoint: settings.address,
@@ -48,13 +49,18 @@ export class VaultClient {
     this.vault.token = "";
   }
 
-  static async create(settings: VaultSettings): Promise<VaultClient> {
-    let ca: string | undefined;
-    if (settings.caFile !== undefined) {
+  /**
+   * Vault's TLS is verified with the system roots plus vault.caFile, or else plus the sidecar's
+   * upstreamCaFile (where the chart puts a private CA for Vault and other upstreams).
+   */
+  static async create(settings: VaultSettings, upstreamCaFile?: string): Promise<VaultClient> {
+    const caFile = settings.caFile ?? upstreamCaFile;
+    let ca: string[] | undefined;
+    if (caFile !== undefined) {
       try {
-        ca = await readFile(settings.caFile, "utf8");
+        ca = [...rootCertificates, await readFile(caFile, "utf8")];
       } catch (cause) {
-        throw new Error(`cannot read vault.caFile ${settings.caFile}`, { cause });
+        throw new Error(`cannot read ${settings.caFile === undefined ? "upstreamCaFile" : "vault.caFile"} ${caFile}`, { cause });
       }
     }
     return new VaultClient(settings, ca);

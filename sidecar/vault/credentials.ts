@@ -77,7 +77,7 @@ export class VaultCredentials {
   /** Connects (without logging in yet) and makes the first attempt at every Vault credential. */
   static async create(config: SidecarConfig, options: VaultCredentialsOptions = {}): Promise<VaultCredentials> {
     if (config.vault === undefined) throw new Error("the sidecar config has no vault settings");
-    const client = options.client ?? (await VaultClient.create(config.vault));
+    const client = options.client ?? (await VaultClient.create(config.vault, config.upstreamCaFile));
     const credentials = new VaultCredentials(config, config.vault, client, options);
     await credentials.refresh();
     return credentials;
