@@ -27,6 +27,8 @@ export class CertificateAuthority {
   private readonly signingKey: CryptoKey;
   private readonly contexts = new Map<string, Promise<SecureContext>>();
   private readonly onMint: MintListener | undefined;
+  /** The same for every leaf: computed once rather than hashing the CA key per mint. */
+  private authorityKeyId: Promise<x509.AuthorityKeyIdentifierExtension> | undefined;
 
   private constructor(certificate: x509.X509Certificate, signingKey: CryptoKey, onMint: MintListener | undefined) {
     this.certificate = certificate;
@@ -102,7 +104,7 @@ export class CertificateAuthority {
             [host, ...extraNames].map((name) => ({ type: isIP(name) === 0 ? ("dns" as const) : ("ip" as const), value: name })),
             false,
           ),
-          await x509.AuthorityKeyIdentifierExtension.create(this.certificate, false, crypto),
+          await (this.authorityKeyId ??= x509.AuthorityKeyIdentifierExtension.create(this.certificate, false, crypto)),
           await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
         ],
       },

@@ -29,6 +29,8 @@ interface Result {
   c1: { p50: number; p99: number; rps: number };
   c32: { p50: number; p99: number; rps: number };
   newConnectionMs: number;
+  /** CPU time of the proxy process (and its children) per keep-alive request at concurrency 1. */
+  cpuMsPerRequest?: number;
   idleRssMb?: number;
   loadedRssMb?: number;
   error?: string;
@@ -177,14 +179,27 @@ function rssMb(pid: number | undefined): number | undefined {
   return Math.round((total / 1e6) * 10) / 10;
 }
 
+/** utime + stime of a process, in ms (USER_HZ = 100). */
+function cpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
 async function measure(target: Target, host: string): Promise<Result> {
   const idleRssMb = rssMb(target.pid);
   const one = new Connection(await target.connect(), host);
   for (let index = 0; index < COUNTS.warm; index++) await one.request();
   const c1: number[] = [];
+  const cpuBefore = cpuMs(target.pid);
   const c1Start = performance.now();
   for (let index = 0; index < COUNTS.c1; index++) c1.push(await one.request());
   const c1Seconds = (performance.now() - c1Start) / 1000;
+  const cpuAfter = cpuMs(target.pid);
   one.close();
 
   const many = await Promise.all(Array.from({ length: 32 }, async () => new Connection(await target.connect(), host)));
@@ -217,6 +232,7 @@ async function measure(target: Target, host: string): Promise<Result> {
     c1: { p50: round(percentile(c1, 50)), p99: round(percentile(c1, 99)), rps: Math.round(c1.length / c1Seconds) },
     c32: { p50: round(percentile(c32, 50)), p99: round(percentile(c32, 99)), rps: Math.round(c32.length / c32Seconds) },
     newConnectionMs: round(percentile(fresh, 50)),
+    ...(cpuBefore === undefined || cpuAfter === undefined ? {} : { cpuMsPerRequest: round((cpuAfter - cpuBefore) / COUNTS.c1) }),
     ...(idleRssMb === undefined ? {} : { idleRssMb, loadedRssMb }),
   };
 }
@@ -282,12 +298,15 @@ async function main(): Promise<void> {
     upstreamCaFile: join(dir, "upstream-ca.crt"),
   }));
   const sidecarScript = buildSidecar();
-  const sidecar = await startChild(process.execPath, [sidecarScript, join(dir, "sidecar.json")], { line: true });
+  // BENCH_SIDECAR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/x" profiles the sidecar under this load.
+  const nodeArgs = (process.env.BENCH_SIDECAR_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "");
+  const sidecar = await startChild(process.execPath, [...nodeArgs, sidecarScript, join(dir, "sidecar.json")], { line: true });
   const sidecarPort = (JSON.parse(sidecar.line ?? "{}") as { explicit: number }).explicit;
   const sidecarCa = readFileSync(join(dir, "ca", "ca.crt"), "utf8");
   results.push(await measure({ name: "sidecar (intercept + swap)", pid: sidecar.child.pid, connect: () => viaProxy(sidecarPort, target, "localhost", sidecarCa) }, target));
   results.push(await measure({ name: "sidecar (tunnel)", pid: sidecar.child.pid, connect: () => viaProxy(sidecarPort, `tunnel.bench.test:${upstreamPort}`, "tunnel.bench.test", upstreamCaPem) }, target));
   sidecar.child.kill("SIGTERM");
+  await once(sidecar.child, "exit");
 
   for (const [name, start] of [["mitmproxy (intercept)", startMitmproxy], ["squid (ssl-bump)", startSquid]] as const) {
     try {
@@ -376,9 +395,9 @@ async function startSquid(dir: string, secret: string): Promise<Proxy> {
 }
 
 function printTable(summary: { results: Result[]; leafMint: { leafP50Ms: number; contextP50Ms: number }; addedKeepAliveP50Ms?: number; rpsShareOfDirectC32?: number; notes: string[] }): void {
-  const rows = [["target", "c1 p50 ms", "c1 p99 ms", "c1 req/s", "c32 p50 ms", "c32 p99 ms", "c32 req/s", "new conn ms", "idle RSS MB", "loaded RSS MB"]];
+  const rows = [["target", "c1 p50 ms", "c1 p99 ms", "c1 req/s", "c32 p50 ms", "c32 p99 ms", "c32 req/s", "new conn ms", "CPU ms/req", "idle RSS MB", "loaded RSS MB"]];
   for (const result of summary.results) {
-    rows.push([result.name, result.c1.p50, result.c1.p99, result.c1.rps, result.c32.p50, result.c32.p99, result.c32.rps, result.newConnectionMs, result.idleRssMb ?? "-", result.loadedRssMb ?? "-"].map(String));
+    rows.push([result.name, result.c1.p50, result.c1.p99, result.c1.rps, result.c32.p50, result.c32.p99, result.c32.rps, result.newConnectionMs, result.cpuMsPerRequest ?? "-", result.idleRssMb ?? "-", result.loadedRssMb ?? "-"].map(String));
   }
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? "").length))) ?? [];
   for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(" | "));

@@ -1,5 +1,6 @@
 // The sidecar as the benchmark runs it: the real Sidecar in its own process, with a named
 // bench resolver (bench names → 127.0.0.1) in place of DNS. Prints its addresses.
+import pino from "pino";
 import { loadSidecarConfig } from "../../../sidecar/config.js";
 import { Sidecar } from "../../../sidecar/sidecar.js";
 import { createLogger } from "../../../sidecar/telemetry.js";
@@ -17,7 +18,8 @@ const any = { host: "127.0.0.1", port: 0 };
 const sidecar = await Sidecar.create({
   config,
   resolver: benchResolver,
-  logger: createLogger(process.stderr),
+  // Audit records go to a file: a pipe to the benchmark process would couple the two loops.
+  logger: createLogger(pino.destination({ dest: `${configPath}.log`, sync: false })),
   listen: { explicit: any, transparentTls: false, transparentHttp: false, admin: any },
 });
 await sidecar.listen();

@@ -4,7 +4,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rm, rmdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { CertificateAuthority } from "../../../sidecar/ca.js";
@@ -109,6 +109,8 @@ after(async () => {
   run("ip", ["netns", "del", CLIENT_NS]);
   run("ip", ["netns", "del", UPSTREAM_NS]);
   await rm(`/etc/netns/${CLIENT_NS}`, { recursive: true, force: true });
+  // Leave no /etc/netns behind if this test created it.
+  await rmdir("/etc/netns").catch(() => undefined);
   await rm(dir, { recursive: true, force: true });
 });
 

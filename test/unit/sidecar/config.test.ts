@@ -25,6 +25,7 @@ test("vault source and explicit inject are accepted", () => {
       inject: { headers: ["Authorization", "X-Token"], body: true },
       source: { vault: { path: "kv/data/gh", key: "token" } },
     }],
+    vault: { address: "https://vault.example:8200", auth: { token: { file: "/t" } } },
   });
   assert.deepEqual(config.credentials[0]?.inject.headers, ["authorization", "x-token"]);
 });
