@@ -10,7 +10,7 @@ export interface SecretReader {
 /** Reads a file or mounted Secret key; surrounding whitespace (a trailing newline) is dropped. */
 export const readSecretSource: SecretReader = async (source, credential) => {
   if ("vault" in source) {
-    throw new Error(`credential "${credential}": the vault source is not supported by this sidecar yet; mount the value as a Kubernetes Secret (file source)`);
+    throw new Error(`credential "${credential}": a vault source is read by sidecar/vault (create the sidecar with createSidecar from sidecar/vault/attach.js); this reader reads files only`);
   }
   let text: string;
   try {
