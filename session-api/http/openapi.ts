@@ -102,6 +102,13 @@ export function openApiDocument(): Json {
           responses: { "101": { description: "Switching protocols to agentbox.v1" }, ...common, "404": errorResponse("No such session."), "409": errorResponse("The session is not running.") },
         },
       },
+      "/api/v1/namespaces/{namespace}/sessions/{name}/shell": {
+        parameters: [nsParam, nameParam],
+        get: {
+          summary: "WebSocket: a fresh private shell in the agent container (pods/exec); needs create on agentsessions/terminal",
+          responses: { "101": { description: "Switching protocols to agentbox.v1" }, ...common, "404": errorResponse("No such session."), "409": errorResponse("The session is not running.") },
+        },
+      },
       "/api/v1/namespaces/{namespace}/templates": {
         parameters: [nsParam],
         get: { summary: "List templates", responses: { "200": json("Templates", "#/components/schemas/List"), ...common } },
