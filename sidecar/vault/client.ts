@@ -129,6 +129,8 @@ export class VaultClient {
 
   private async doLogin(): Promise<void> {
     clearTimeout(this.renewTimer);
+    // A revoked token must not ride along on the login request.
+    this.vault.token = "";
     const auth = this.auth;
     if ("token" in auth) {
       this.vault.token = await readCredentialFile(auth.token.file, "vault token");
