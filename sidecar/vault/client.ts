@@ -74,6 +74,7 @@ export class VaultClient {
       throw new VaultProblem({ reason: "PathMissing", message: parsed.error, retryable: false, relogin: false });
     }
     await this.ensureLogin();
+    const token = this.vault.token;
     let body: unknown;
     try {
       body = await this.vault.read(parsed.readPath);
@@ -81,7 +82,7 @@ export class VaultClient {
       const failure = classifyVaultError(error, operation);
       if (!failure.relogin) throw new VaultProblem(failure);
       // The token may have been revoked or may have expired: one fresh login, one more read.
-      await this.relogin();
+      await this.relogin(token);
       try {
         body = await this.vault.read(parsed.readPath);
       } catch (again) {
@@ -122,8 +123,9 @@ export class VaultClient {
     return this.login;
   }
 
-  private relogin(): Promise<void> {
-    this.login = undefined;
+  /** Logs in again unless a concurrent read already replaced the refused token. */
+  private relogin(refused: string): Promise<void> {
+    if (this.vault.token === refused) this.login = undefined;
     return this.ensureLogin();
   }
 
