@@ -19,12 +19,29 @@ export interface FollowOptions {
   done: () => Promise<boolean>;
 }
 
+/** Writes with back-pressure; a sink that broke (its reader left) takes nothing more and never blocks. */
+async function write(sink: Writable, text: string): Promise<void> {
+  if (text === "" || sink.destroyed || !sink.writable) return;
+  if (sink.write(text)) return;
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      sink.off("drain", done);
+      sink.off("close", done);
+      sink.off("error", done);
+      resolve();
+    };
+    sink.on("drain", done);
+    sink.on("close", done);
+    sink.on("error", done);
+  });
+}
+
 export async function followLogs(options: FollowOptions): Promise<void> {
   let printed = 0;
   const print = async (): Promise<void> => {
     const next = newOutput(printed, await options.fetch());
     printed = next.printed;
-    if (next.out !== "" && !options.sink.write(next.out)) await new Promise((resolve) => options.sink.once("drain", resolve));
+    await write(options.sink, next.out);
   };
   for (;;) {
     await print();

@@ -43,6 +43,9 @@ async function main(): Promise<void> {
     interrupt.abort();
   });
   process.on("SIGTERM", () => interrupt.abort());
+  // A reader that went away (`agentbox run ... | head`) must not stop `run` from waiting for
+  // the agent's exit code and deleting the session: later output is dropped instead.
+  process.stdout.on("error", () => undefined);
   let code: number;
   try {
     code = await execute(parseCommand(process.argv.slice(2)), interrupt.signal);
@@ -56,7 +59,8 @@ async function main(): Promise<void> {
     }
   }
   // Let stdout drain before exiting so piped output is not cut short.
-  process.stdout.write("", () => process.exit(code));
+  if (process.stdout.writable) process.stdout.write("", () => process.exit(code));
+  else process.exit(code);
 }
 
 await main();

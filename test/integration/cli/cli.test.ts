@@ -46,6 +46,15 @@ describe("agentbox run", () => {
     assert.equal(await exists("streaming"), false, "Ctrl-C still deletes the session");
   });
 
+  test("a reader that goes away (| head) does not stop run from exiting with the agent's code and cleaning up", async () => {
+    const cli = agentbox(api, ["run", "-t", "shell-batch", "--name", "piped", "--", "sh", "-c", "echo first; sleep 1; i=0; while [ $i -lt 2000 ]; do echo line $i; i=$((i+1)); done; exit 4"]);
+    await until("the first line", () => cli.stdout().includes("first"));
+    cli.child.stdout!.destroy();
+    assert.equal(await cli.exit, 4, cli.stderr());
+    assert.match(cli.stderr(), /deleted session piped/);
+    assert.equal(await exists("piped"), false);
+  });
+
   test("--keep keeps the finished session; logs and ls show it; rm deletes it", async () => {
     const run = agentbox(api, ["run", "-t", "shell-batch", "--name", "kept", "--keep", "-q", "--", "sh", "-c", "echo kept output; exit 3"]);
     assert.equal(await run.exit, 3);
