@@ -137,6 +137,8 @@ async function waitFor(name: string, deps: RunDeps, signal: AbortSignal, pollMs:
   }
 }
 
+const REMOVAL_WAIT_MS = 60_000;
+
 async function cleanUp(name: string, keep: boolean, deps: RunDeps, say: (t: string) => void): Promise<void> {
   if (keep) {
     say(`kept session ${name}: agentbox logs ${name}; agentbox rm ${name}`);
@@ -144,9 +146,29 @@ async function cleanUp(name: string, keep: boolean, deps: RunDeps, say: (t: stri
   }
   try {
     await deps.client.deleteSession(name);
+    // Deletion runs in the foreground (the pod goes first), so a CI job that checks for
+    // leftovers right after run finds none.
+    const deadline = Date.now() + REMOVAL_WAIT_MS;
+    while (await sessionExists(deps.client, name)) {
+      if (Date.now() > deadline) {
+        deps.stderr.write(`[agentbox] session ${name} is still being removed; it goes on in the background\n`);
+        return;
+      }
+      await delay(deps.pollMs ?? 500);
+    }
     say(`deleted session ${name}`);
   } catch (err) {
     const message = err instanceof CliError ? err.message : String(err);
     deps.stderr.write(`[agentbox] could not delete session ${name}: ${message}; delete it with: agentbox rm ${name}\n`);
+  }
+}
+
+async function sessionExists(client: SessionApiClient, name: string): Promise<boolean> {
+  try {
+    await client.getSession(name);
+    return true;
+  } catch (err) {
+    if (err instanceof CliError && err.exitCode === EXIT.notFound) return false;
+    throw err;
   }
 }

@@ -28,6 +28,14 @@ describe("agentbox run", () => {
     assert.equal(await exists("ok-run"), false);
   });
 
+  test("run returns only once a slow (foreground) deletion has finished", async () => {
+    api.store.slowDeletes.set("slow-delete", 1500);
+    const cli = agentbox(api, ["run", "-t", "shell-batch", "--name", "slow-delete", "--", "true"]);
+    assert.equal(await cli.exit, 0, cli.stderr());
+    assert.equal(await exists("slow-delete"), false);
+    assert.match(cli.stderr(), /deleted session slow-delete/);
+  });
+
   test("exit 7: the CLI exits 7 and the session is gone", async () => {
     const cli = agentbox(api, ["run", "-t", "shell-batch", "--name", "seven", "--", "sh", "-c", "echo about to fail; exit 7"]);
     assert.equal(await cli.exit, 7, cli.stderr());

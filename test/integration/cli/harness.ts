@@ -31,6 +31,19 @@ export class CountingStore extends FakeSessionStore {
   reads(name: string): number {
     return this.readCounts.get(name) ?? 0;
   }
+
+  /** Sessions whose deletion takes this long, as a foreground deletion waits for the pod. */
+  readonly slowDeletes = new Map<string, number>();
+
+  override async deleteSession(namespace: string, name: string): Promise<boolean> {
+    const delayMs = this.slowDeletes.get(name);
+    const session = await super.getSession(namespace, name);
+    if (delayMs === undefined || session === undefined) return super.deleteSession(namespace, name);
+    session.metadata.deletionTimestamp = new Date().toISOString();
+    session.status = { ...session.status, phase: "Terminating" };
+    setTimeout(() => void super.deleteSession(namespace, name), delayMs);
+    return true;
+  }
 }
 
 /**
