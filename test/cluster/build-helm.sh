@@ -22,5 +22,14 @@ build() {
   echo "$out/$name"
 }
 
-build helm "$helm_version" helm.sh/helm/v3/cmd/helm "-X helm.sh/helm/v3/internal/version.version=$helm_version"
+# Helm's release builds stamp the Kubernetes version of their client-go as the default for
+# `helm template` capabilities and lint deprecations; without it they default to 1.20.
+helm_gomod=$(go mod download -json "helm.sh/helm/v3@$helm_version" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+k8s_minor=$(sed -n 's#^[[:space:]]*k8s.io/client-go v0\.\([0-9]*\)\..*#\1#p' "$helm_gomod" | head -1)
+[ -n "$k8s_minor" ] || { echo "cannot read helm's client-go version from $helm_gomod" >&2; exit 1; }
+helm_ldflags="-X helm.sh/helm/v3/internal/version.version=$helm_version"
+for pkg in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
+  helm_ldflags+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$k8s_minor"
+done
+build helm "$helm_version" helm.sh/helm/v3/cmd/helm "$helm_ldflags"
 build kubeconform "$kubeconform_version" github.com/yannh/kubeconform/cmd/kubeconform ""
