@@ -47,11 +47,6 @@ export async function runCommand(cmd: RunCommand, deps: RunDeps): Promise<number
   const say = (text: string): void => {
     if (!cmd.quiet) deps.stderr.write(`[agentbox] ${text}\n`);
   };
-  const stop = new AbortController();
-  const timer = cmd.timeoutSeconds === undefined ? undefined : setTimeout(() => stop.abort(new Stop(EXIT.timeout, `--timeout ${cmd.timeoutSeconds}s passed`)), cmd.timeoutSeconds * 1000);
-  const onInterrupt = (): void => stop.abort(new Stop(EXIT.interrupted, "interrupted"));
-  deps.interrupt.addEventListener("abort", onInterrupt, { once: true });
-
   try {
     await deps.client.createSession(buildRunBody(cmd, name));
   } catch (err) {
@@ -60,8 +55,15 @@ export async function runCommand(cmd: RunCommand, deps: RunDeps): Promise<number
     throw err;
   }
   say(`created session ${name} in namespace ${deps.client.namespace}`);
+
+  // From here on every way out deletes the session (unless --keep).
+  const stop = new AbortController();
+  const timer = cmd.timeoutSeconds === undefined ? undefined : setTimeout(() => stop.abort(new Stop(EXIT.timeout, `--timeout ${cmd.timeoutSeconds}s passed`)), cmd.timeoutSeconds * 1000);
+  const onInterrupt = (): void => stop.abort(new Stop(EXIT.interrupted, "interrupted"));
+  deps.interrupt.addEventListener("abort", onInterrupt, { once: true });
+  if (deps.interrupt.aborted) onInterrupt();
   try {
-    return await follow(name, cmd, deps, stop.signal, say);
+    return await follow(name, deps, stop.signal, say);
   } catch (err) {
     if (err instanceof Stop || stop.signal.aborted) {
       const reason = stop.signal.reason instanceof Stop ? stop.signal.reason : err instanceof Stop ? err : new Stop(EXIT.interrupted, "interrupted");
@@ -76,7 +78,7 @@ export async function runCommand(cmd: RunCommand, deps: RunDeps): Promise<number
   }
 }
 
-async function follow(name: string, cmd: RunCommand, deps: RunDeps, signal: AbortSignal, say: (t: string) => void): Promise<number> {
+async function follow(name: string, deps: RunDeps, signal: AbortSignal, say: (t: string) => void): Promise<number> {
   const pollMs = deps.pollMs ?? 500;
   let session = await waitFor(name, deps, signal, pollMs, say, (s) => hasOutput(s));
   const problem = startProblem(session);
