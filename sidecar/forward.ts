@@ -3,13 +3,13 @@
 import { request as httpRequest, type ClientRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { isIP } from "node:net";
-import { pipeline, type Duplex } from "node:stream";
+import { pipeline, type Duplex, type Readable, type Writable } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import { agentFor, type ConnectionContext, type Runtime } from "./context.js";
 import { verifyDestination, type Destination } from "./destination.js";
 import { asProxyError, ProxyError, statusFor } from "./errors.js";
 import { endToEndHeaders, framingProblem, headerList, headerObject, type HeaderList } from "./http-framing.js";
-import { replaceAll, type Replacement } from "./scrub.js";
+import { replaceAll, StreamReplacer, type Replacement } from "./scrub.js";
 import type { PolicyState } from "./state.js";
 import { ReplaceTransform } from "./streams.js";
 import { substituteHeaders } from "./substitute.js";
@@ -201,11 +201,7 @@ function forward(runtime: Runtime, context: ConnectionContext, exchange: Exchang
       });
       resolve();
     });
-    const stages: Stage[] = [request];
-    if (plan.bodyReplacements.length > 0) stages.push(new ReplaceTransform(plan.bodyReplacements));
-    pipeline([...stages, upstream], (error) => {
-      if (error !== undefined && error !== null && !response.headersSent) upstream.destroy(error);
-    });
+    relayBody(request, upstream, plan.bodyReplacements.length > 0 ? new StreamReplacer(plan.bodyReplacements) : undefined, { keepSourceOnClose: true });
   });
 }
 
@@ -233,13 +229,48 @@ function relayResponse(plan: Plan, method: string, incoming: IncomingMessage, re
       lengthChanges = true;
     }
     if (lengthChanges && hasBody) headers = headers.filter(([name]) => name !== "content-length");
-    if (hasBody) stages.push(new ReplaceTransform(forms));
   }
   response.writeHead(incoming.statusCode ?? 502, incoming.statusMessage, headerObject(headers));
   // Streamed responses (SSE) must reach the client as they come, starting with the head.
   if (!headers.some(([name]) => name === "content-length")) response.flushHeaders();
+  const replacer = plan.bound && hasBody ? new StreamReplacer(plan.state.scrubForms) : undefined;
+  if (stages.length === 0) {
+    relayBody(incoming, response, replacer);
+    return;
+  }
+  // Compressed: decode first (rare, since upstreams are asked for identity).
+  if (replacer !== undefined) stages.push(new ReplaceTransform(plan.state.scrubForms));
   pipeline([incoming, ...stages, response], () => {
     // Either side closing early ends the exchange; the error, if any, is the socket's to report.
+  });
+}
+
+/**
+ * Streams a body chunk by chunk, replacing patterns on the way, with backpressure; either side
+ * failing or closing early tears down the other. Lighter than a pipeline with a Transform,
+ * which matters on the per-request path.
+ */
+function relayBody(source: Readable, target: Writable, replacer: StreamReplacer | undefined, options: { keepSourceOnClose?: boolean } = {}): void {
+  source.on("data", (chunk: Buffer) => {
+    const out = replacer === undefined ? chunk : replacer.push(chunk);
+    if (out.length > 0 && !target.write(out)) source.pause();
+  });
+  target.on("drain", () => source.resume());
+  source.once("end", () => {
+    const rest = replacer?.end();
+    if (rest !== undefined && rest.length > 0) target.end(rest);
+    else target.end();
+  });
+  source.once("error", (error) => target.destroy(error));
+  target.once("close", () => {
+    if (source.readableEnded) return;
+    // A request body whose upstream went away is drained, so an error response can still be sent.
+    if (options.keepSourceOnClose === true) {
+      source.removeAllListeners("data");
+      source.resume();
+    } else {
+      source.destroy();
+    }
   });
 }
 

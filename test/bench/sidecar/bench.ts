@@ -190,6 +190,17 @@ function cpuMs(pid: number | undefined): number | undefined {
   }
 }
 
+async function measureIfWanted(target: Target, host: string): Promise<Result | undefined> {
+  return only === undefined || target.name.includes(only) ? measure(target, host) : undefined;
+}
+
+function pushIfWanted(results: Result[], result: Result | undefined): void {
+  if (result !== undefined) results.push(result);
+}
+
+/** `--only <text>` measures only the targets whose name contains it (for profiling one). */
+const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined;
+
 async function measure(target: Target, host: string): Promise<Result> {
   const idleRssMb = rssMb(target.pid);
   const one = new Connection(await target.connect(), host);
@@ -256,7 +267,7 @@ async function mintTimes(): Promise<{ leafP50Ms: number; contextP50Ms: number }>
 function buildSidecar(): string {
   const out = join(work, "build");
   rmSync(out, { recursive: true, force: true });
-  const files = [join(repo, "test/bench/sidecar/sidecar-process.ts")];
+  const files = [join(repo, "test/bench/sidecar/sidecar-process.ts"), join(repo, "test/bench/sidecar/minimal-proxy.ts")];
   run(process.execPath, [join(repo, "node_modules/typescript/bin/tsc"), "--ignoreConfig", "--outDir", out, "--rootDir", repo, "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--strict", "--skipLibCheck", "--types", "node", ...files]);
   return join(out, "test/bench/sidecar/sidecar-process.js");
 }
@@ -287,7 +298,7 @@ async function main(): Promise<void> {
   const results: Result[] = [];
   const notes: string[] = [];
 
-  results.push(await measure({ name: "direct", connect: () => directTls(upstreamPort, upstreamCaPem) }, target));
+  pushIfWanted(results, await measureIfWanted({ name: "direct", connect: () => directTls(upstreamPort, upstreamCaPem) }, target));
 
   // The sidecar: intercept + swap for localhost, raw tunnel for tunnel.bench.test.
   mkdirSync(join(dir, "ca"), { recursive: true });
@@ -303,15 +314,25 @@ async function main(): Promise<void> {
   const sidecar = await startChild(process.execPath, [...nodeArgs, sidecarScript, join(dir, "sidecar.json")], { line: true });
   const sidecarPort = (JSON.parse(sidecar.line ?? "{}") as { explicit: number }).explicit;
   const sidecarCa = readFileSync(join(dir, "ca", "ca.crt"), "utf8");
-  results.push(await measure({ name: "sidecar (intercept + swap)", pid: sidecar.child.pid, connect: () => viaProxy(sidecarPort, target, "localhost", sidecarCa) }, target));
-  results.push(await measure({ name: "sidecar (tunnel)", pid: sidecar.child.pid, connect: () => viaProxy(sidecarPort, `tunnel.bench.test:${upstreamPort}`, "tunnel.bench.test", upstreamCaPem) }, target));
+  pushIfWanted(results, await measureIfWanted({ name: "sidecar (intercept + swap)", pid: sidecar.child.pid, connect: () => viaProxy(sidecarPort, target, "localhost", sidecarCa) }, target));
+  pushIfWanted(results, await measureIfWanted({ name: "sidecar (tunnel)", pid: sidecar.child.pid, connect: () => viaProxy(sidecarPort, `tunnel.bench.test:${upstreamPort}`, "tunnel.bench.test", upstreamCaPem) }, target));
   sidecar.child.kill("SIGTERM");
   await once(sidecar.child, "exit");
+
+  // Reference: Node's floor for a TLS-terminating proxy, to tell the sidecar's cost from Node's.
+  const proxyCa = await CertificateAuthority.create();
+  const proxyLeaf = await proxyCa.mintLeaf("localhost");
+  writeFileSync(join(dir, "minimal.crt"), `${proxyLeaf.certificatePem}\n${proxyCa.certificatePem}`);
+  writeFileSync(join(dir, "minimal.key"), proxyLeaf.keyPem);
+  const minimal = await startChild(process.execPath, [join(work, "build/test/bench/sidecar/minimal-proxy.js"), join(dir, "minimal.crt"), join(dir, "minimal.key"), join(dir, "upstream-ca.crt")], { line: true });
+  const minimalPort = (JSON.parse(minimal.line ?? "{}") as { port: number }).port;
+  pushIfWanted(results, await measureIfWanted({ name: "node minimal TLS proxy (ref)", pid: minimal.child.pid, connect: () => viaProxy(minimalPort, target, "localhost", proxyCa.certificatePem) }, target));
+  minimal.child.kill("SIGTERM");
 
   for (const [name, start] of [["mitmproxy (intercept)", startMitmproxy], ["squid (ssl-bump)", startSquid]] as const) {
     try {
       const proxy = await start(dir, SECRET);
-      results.push(await measure({ name, pid: proxy.pid, connect: () => viaProxy(proxy.port, target, "localhost", proxy.ca) }, target));
+      pushIfWanted(results, await measureIfWanted({ name, pid: proxy.pid, connect: () => viaProxy(proxy.port, target, "localhost", proxy.ca) }, target));
       proxy.stop();
     } catch (error) {
       const message = error instanceof Error ? error.message.split("\n")[0] ?? "" : String(error);
@@ -319,8 +340,8 @@ async function main(): Promise<void> {
     }
   }
   const mint = await mintTimes();
-  const direct = results[0];
-  const swap = results[1];
+  const direct = results.find((result) => result.name === "direct");
+  const swap = results.find((result) => result.name.startsWith("sidecar (intercept"));
   const summary = {
     date: new Date().toISOString(),
     quick,
