@@ -47,6 +47,7 @@ const VALUE_SETS: Record<string, string[]> = {
   minimal: [
     "--set", "operator.replicas=1", "--set", "operator.leaderElection.enabled=false", "--set", "operator.pdb.enabled=false",
     "--set", "sessionApi.pdb.enabled=false", "--set", "networkPolicy.enabled=false", "--set", "rbac.agentRoles=false",
+    "--set", "sessionApi.service.type=NodePort", "--set", "sessionApi.service.nodePort=30080",
   ],
 };
 
@@ -210,6 +211,9 @@ describe("helm chart", { skip }, () => {
     assert.equal(count("everything", "Ingress"), 1);
     assert.equal(count("minimal", "ClusterRole"), 2, "only the components' roles without rbac.agentRoles");
     assert.equal(count("defaults", "CustomResourceDefinition"), 2);
+    const service = (set: string): any => rendered[set]!.find((o) => o.kind === "Service" && o.metadata.name.endsWith("-session-api"));
+    assert.deepEqual([service("minimal").spec.type, service("minimal").spec.ports[0].nodePort], ["NodePort", 30080]);
+    assert.equal(service("defaults").spec.ports[0].nodePort, undefined);
   });
 
   test("templates.install renders the example AgentTemplates, valid against the API schema, in each namespace", () => {
@@ -239,6 +243,7 @@ describe("helm chart", { skip }, () => {
       ["fatal is not an operator log level", "operator:\n  logLevel: fatal\n", /logLevel/],
       ["two watched namespaces", "operator:\n  watchNamespace: [a, b]\n", /watchNamespace/],
       ["privileged port", "sessionApi:\n  port: 80\n", /port/],
+      ["node port out of range", "sessionApi:\n  service:\n    nodePort: 8080\n", /nodePort/],
       ["bad origin", "sessionApi:\n  allowedOrigins: [\"agents.example.com/path\"]\n", /allowedOrigins/],
       ["bad template namespace", "templates:\n  namespaces: [Team_A]\n", /namespaces/],
       ["no way to sign in", "sessionApi:\n  auth:\n    kubernetes:\n      enabled: false\n", /enable at least one of kubernetes, oidc and staticTokens/],
