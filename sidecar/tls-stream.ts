@@ -57,9 +57,20 @@ export function peekClientHello(socket: Duplex, timeoutMs: number): Promise<Peek
 export async function handleTlsStream(runtime: Runtime, inner: Server, socket: Socket, claims: TlsStreamClaims): Promise<void> {
   socket.on("error", () => socket.destroy());
   let host = "-";
+  let upstream: Socket | undefined;
   try {
-    const peeked = await peekClientHello(socket, runtime.limits.helloTimeoutMs);
-    if (peeked.hello.kind === "closed") return;
+    const connectTarget = claims.connect === undefined ? undefined : verifyDestination({ connect: claims.connect, defaultPort: claims.port });
+    // An unbound CONNECT target is dialled before the client speaks: protocols where the
+    // server speaks first (SSH through the explicit proxy) must not wait for a ClientHello.
+    if (connectTarget !== undefined && !runtime.state().policy.intercepts(connectTarget.host)) {
+      host = connectTarget.host;
+      upstream = await openTunnel(runtime, socket, connectTarget);
+    }
+    const peeked = await peekClientHello(socket, upstream === undefined ? runtime.limits.helloTimeoutMs : runtime.limits.idleTimeoutMs);
+    if (peeked.hello.kind === "closed") {
+      upstream?.destroy();
+      return;
+    }
     if (peeked.hello.kind === "timeout") throw new ProxyError("timeout", "the client sent no TLS ClientHello in time");
     const sni = peeked.hello.kind === "hello" ? peeked.hello.sni : undefined;
     if (claims.connect === undefined && sni === undefined) throw new ProxyError("bad-request", "a captured TLS connection must name its server (SNI)");
@@ -73,13 +84,15 @@ export async function handleTlsStream(runtime: Runtime, inner: Server, socket: S
     host = destination.host;
     const { policy } = runtime.state();
     if (!policy.isAllowed(destination.host)) throw new ProxyError("forbidden", `${destination.host} is not in this session's egress allow-list`);
-    if (policy.intercepts(destination.host)) {
+    if (upstream === undefined && policy.intercepts(destination.host)) {
       if (peeked.hello.kind !== "hello") throw new ProxyError("bad-request", `${destination.host} carries a credential and is reached over TLS only`);
       await intercept(runtime, inner, socket, { destination, connect: claims.connect, sni, bytes: peeked.bytes });
-    } else {
-      await tunnel(runtime, socket, destination, peeked.bytes);
+      return;
     }
+    upstream ??= await openTunnel(runtime, socket, destination);
+    joinTunnel(socket, upstream, peeked.bytes);
   } catch (error) {
+    upstream?.destroy();
     const failure = asProxyError(error);
     runtime.metrics.refusals.inc({ kind: failure.kind });
     if (failure.kind === "forbidden" || failure.kind === "misdirected") {
@@ -115,7 +128,8 @@ async function intercept(runtime: Runtime, inner: Server, socket: Socket, option
   inner.emit("connection", tls);
 }
 
-async function tunnel(runtime: Runtime, socket: Socket, destination: Destination, first: Buffer): Promise<void> {
+/** Dials the checked address and starts passing the upstream's bytes to the client. */
+async function openTunnel(runtime: Runtime, socket: Socket, destination: Destination): Promise<Socket> {
   const resolved = await resolveAllowed(destination.host, runtime.resolver, runtime.state().policy.allowedAddresses);
   const upstream = netConnect({ host: resolved.address, port: destination.port, noDelay: true });
   await new Promise<void>((resolve, reject) => {
@@ -135,8 +149,13 @@ async function tunnel(runtime: Runtime, socket: Socket, destination: Destination
   socket.setTimeout(runtime.limits.idleTimeoutMs, () => socket.destroy());
   socket.on("close", () => upstream.destroy());
   upstream.on("close", () => socket.destroy());
-  if (first.length > 0) upstream.write(first);
   upstream.pipe(socket);
+  return upstream;
+}
+
+/** Sends the client's already-read bytes on and joins the client's side of the tunnel. */
+function joinTunnel(socket: Socket, upstream: Socket, first: Buffer): void {
+  if (first.length > 0) upstream.write(first);
   socket.pipe(upstream);
   socket.resume();
 }

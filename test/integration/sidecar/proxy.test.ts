@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { readFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
-import { connect as netConnect } from "node:net";
+import { connect as netConnect, createServer as createNetServer } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import WebSocket from "ws";
 import {
@@ -226,6 +226,38 @@ describe("framing", () => {
     const response = await requestOver(tls, { path: "/plain", headers: { host: "open.example.test" } });
     assert.equal(response.body, "ok GET /plain");
     tls.destroy();
+  });
+});
+
+describe("tunnels", () => {
+  test("a server-speaks-first protocol works through CONNECT to an unbound host", async () => {
+    const server = createNetServer((socket) => {
+      socket.write("SSH-2.0-test\r\n");
+      socket.on("data", (chunk: Buffer) => socket.write(`echo:${chunk.toString()}`));
+      socket.on("error", () => socket.destroy());
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const { port } = server.address() as { port: number };
+    const tunnel = await connectTunnel(h.ports.explicit, `open.example.test:${port}`);
+    assert.ok("socket" in tunnel);
+    const [banner] = (await once(tunnel.socket, "data")) as [Buffer];
+    assert.equal(banner.toString(), "SSH-2.0-test\r\n", "the banner arrives before the client sends anything");
+    tunnel.socket.write("hello");
+    const [echo] = (await once(tunnel.socket, "data")) as [Buffer];
+    assert.equal(echo.toString(), "echo:hello");
+    tunnel.socket.destroy();
+    server.close();
+  });
+
+  test("a tunnel whose SNI differs from its CONNECT target is closed", async () => {
+    const before = h.upstream.seen.length;
+    const tunnel = await connectTunnel(h.ports.explicit, `open.example.test:${h.upstream.port}`);
+    assert.ok("socket" in tunnel);
+    const tls = tlsConnect({ socket: tunnel.socket, servername: "other.example.test", ca: await readFile(h.upstream.caFile, "utf8") });
+    const [error] = (await once(tls, "error")) as [Error];
+    assert.ok(error instanceof Error);
+    assert.equal(h.upstream.seen.length, before);
   });
 });
 
