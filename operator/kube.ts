@@ -39,6 +39,17 @@ export async function apply<T extends KubernetesObject>(c: Clients, obj: T): Pro
   return c.objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
 }
 
+/** Creates an object; returns false when one of that name already exists. */
+export async function createIfAbsent<T extends KubernetesObject>(c: Clients, obj: T): Promise<boolean> {
+  try {
+    await c.objects.create(obj, undefined, undefined, FIELD_MANAGER);
+    return true;
+  } catch (e) {
+    if (statusOf(e) === 409) return false;
+    throw e;
+  }
+}
+
 /** Reads an object, or undefined when it does not exist. */
 export async function readOptional<T extends KubernetesObject>(c: Clients, obj: T): Promise<T | undefined> {
   try {

@@ -6,7 +6,7 @@ import { AgentTemplateSpec } from "../crds/agenttemplate.js";
 import { mergeTemplate } from "../crds/merge.js";
 import { decide, type Decision, type Observed } from "./decide.js";
 import { desired, type DesiredObjects, type PlatformOptions } from "./desired.js";
-import { apply, mergePatch, readOptional, statusOf, type Clients } from "./kube.js";
+import { apply, createIfAbsent, mergePatch, readOptional, statusOf, type Clients } from "./kube.js";
 import { names, SPEC_HASH } from "./names.js";
 import { ownership } from "./ownership.js";
 import { ensureStubs } from "./stubs.js";
@@ -77,11 +77,11 @@ export async function reconcile(deps: ReconcilerDeps, key: string): Promise<Reco
   const hash = observed.observed.desiredHash ?? "";
   const current = { generation: session.metadata.generation, hash, podExists: observed.observed.pod !== undefined, now: now.getTime(), reapplyAfterMs: deps.reapplyAfterMs ?? 300_000 };
   if (decision.apply && observed.objects && needsApply(deps.applied?.get(uid), current)) {
-    const conflict = await applyObjects(deps, session, observed.objects, observed.observed.pod);
+    const conflict = await applyObjects(deps, session, observed.objects, observed.observed.pod, !deps.applied?.has(uid));
     if (conflict) decision = decide({ ...observed.observed, conflict });
     else deps.applied?.set(uid, { generation: current.generation, hash, at: current.now });
   }
-  await act(deps, session, decision);
+  await act(deps, session, decision, observed.observed.pod?.metadata?.uid);
   return { ...(decision.requeueAfterMs !== undefined ? { requeueAfterMs: decision.requeueAfterMs } : {}), ...(decision.status.phase ? { phase: decision.status.phase } : {}) };
 }
 
@@ -119,7 +119,7 @@ async function observe(deps: ReconcilerDeps, session: AgentSession, now: Date): 
 }
 
 /** Applies the session's objects, pod last; returns a conflict message instead of touching a foreign object. */
-async function applyObjects(deps: ReconcilerDeps, session: AgentSession, objects: DesiredObjects, ownedPod: V1Pod | undefined): Promise<string | undefined> {
+async function applyObjects(deps: ReconcilerDeps, session: AgentSession, objects: DesiredObjects, ownedPod: V1Pod | undefined, fresh: boolean): Promise<string | undefined> {
   const owner = { name: session.metadata.name, uid: session.metadata.uid ?? "" };
   const children: KubernetesObject[] = [objects.stubSecret, objects.sidecarConfig, objects.networkPolicy, ...(objects.workspace ? [objects.workspace] : [])];
   // The pod is immutable once created: apply it only when it does not exist yet.
@@ -129,6 +129,10 @@ async function applyObjects(deps: ReconcilerDeps, session: AgentSession, objects
   // and one of writes instead of ten calls in a row.
   const conflicts = await Promise.all(
     children.map(async (obj): Promise<string | undefined> => {
+      // A session this process has not applied yet most likely has no objects: try to create
+      // each one (one call, and a conflict-free create cannot touch anything foreign) and fall
+      // back to read, ownership check and apply when the name is taken.
+      if (fresh && (await createIfAbsent(deps.clients, obj))) return undefined;
       const live = await readOptional(deps.clients, obj);
       const who = ownership(live, owner);
       if (who === "foreign") {
@@ -142,12 +146,13 @@ async function applyObjects(deps: ReconcilerDeps, session: AgentSession, objects
   return conflicts.find((c) => c !== undefined);
 }
 
-async function act(deps: ReconcilerDeps, session: AgentSession, d: Decision): Promise<void> {
+async function act(deps: ReconcilerDeps, session: AgentSession, d: Decision, podUid: string | undefined): Promise<void> {
   const { namespace = "default", name, uid } = session.metadata;
-  const preconditions = uid ? { preconditions: { uid } } : {};
-  if (d.deletePod) {
+  // Preconditions make each delete hit exactly the object decided on, not a successor that
+  // took its name in the meantime.
+  if (d.deletePod && podUid) {
     try {
-      await deps.clients.core.deleteNamespacedPod({ name: names(name).pod, namespace, body: { ...preconditions, gracePeriodSeconds: 5 } });
+      await deps.clients.core.deleteNamespacedPod({ name: names(name).pod, namespace, body: { preconditions: { uid: podUid }, gracePeriodSeconds: 5 } });
     } catch (e) {
       if (statusOf(e) !== 404 && statusOf(e) !== 409) throw new Error(`cannot delete pod ${namespace}/${names(name).pod}`, { cause: e });
     }
@@ -164,7 +169,7 @@ async function act(deps: ReconcilerDeps, session: AgentSession, d: Decision): Pr
   if (d.deleteSession) {
     deps.log.info({ session: `${namespace}/${name}` }, "deleting finished session: ttlSecondsAfterFinished elapsed");
     try {
-      await deps.clients.custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: "agentsessions", name, body: { ...preconditions, propagationPolicy: "Background" } });
+      await deps.clients.custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: "agentsessions", name, body: { ...(uid ? { preconditions: { uid } } : {}), propagationPolicy: "Background" } });
     } catch (e) {
       if (statusOf(e) !== 404 && statusOf(e) !== 409) throw new Error(`cannot delete AgentSession ${namespace}/${name}`, { cause: e });
     }
