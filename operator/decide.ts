@@ -124,6 +124,12 @@ function fromPod(o: Observed, pod: V1Pod, templateReason: [Reason, string]): Dra
   const sidecar = pod.status?.initContainerStatuses?.find((c) => c.name === "sidecar");
   const reasons: [Reason, string][] = [templateReason, scheduled(pod), credentials(sidecar)];
   const terminated = agent?.state?.terminated;
+  if (pod.metadata?.deletionTimestamp) {
+    // A pod on its way out (replaced after a spec change, or deleted by someone) says nothing
+    // about the session: its agent is being killed. Wait for it; the next pod is created then.
+    const msg = "waiting for the previous pod to terminate";
+    return { phase: "Starting", message: msg, reasons: [...reasons, ["Starting", msg]] };
+  }
   if (batch && terminated) {
     const code = terminated.exitCode;
     const ok = code === 0;
