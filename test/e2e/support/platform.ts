@@ -3,6 +3,7 @@
 import { execFile } from "node:child_process";
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { once } from "node:events";
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import { createSecureContext } from "node:tls";
 import { existsSync } from "node:fs";
@@ -162,7 +163,7 @@ export interface NodeUpstream {
 }
 
 /**
- * Listens on NODE_ADDRESS:443: the sidecar's transparent capture only takes dport 443 (and 80), so
+ * Listens on NODE_ADDRESS:443 (and :80): the sidecar's transparent capture only takes dport 443 (and 80), so
  * this is the port an agent that ignores the proxy reaches. Answers every request with what it saw.
  */
 export async function startNodeUpstream(): Promise<NodeUpstream> {
@@ -176,7 +177,7 @@ export async function startNodeUpstream(): Promise<NodeUpstream> {
       );
     },
   });
-  server.on("request", (request, response) => {
+  const answer = (request: IncomingMessage, response: ServerResponse): void => {
     const entry: SeenRequest = {
       url: request.url ?? "",
       host: request.headers.host ?? "",
@@ -187,20 +188,27 @@ export async function startNodeUpstream(): Promise<NodeUpstream> {
     response.writeHead(200, { "content-type": "application/json" });
     // Echoes only the host: echoing the header would put the real value into the agent's reach.
     response.end(JSON.stringify({ host: entry.host, authorized: entry.authorization !== "" }));
-  });
-  server.listen(443, NODE_ADDRESS);
-  try {
-    await once(server, "listening");
-  } catch (error) {
-    throw new Error(`cannot listen on ${NODE_ADDRESS}:443 for the test upstream (is another test using it?)`, { cause: error });
+  };
+  server.on("request", answer);
+  // Plain HTTP on port 80 too (the other port the capture takes), where the sidecar sees every request.
+  const plain = createHttpServer(answer);
+  for (const [listener, port] of [[server, 443], [plain, 80]] as const) {
+    listener.listen(port, NODE_ADDRESS);
+    try {
+      await once(listener, "listening");
+    } catch (error) {
+      throw new Error(`cannot listen on ${NODE_ADDRESS}:${port} for the test upstream (is another test using it?)`, { cause: error });
+    }
   }
   return {
     caPem: ca.certificatePem,
     seen,
     close: async () => {
-      server.closeAllConnections();
-      server.close();
-      await once(server, "close");
+      for (const listener of [server, plain]) {
+        listener.closeAllConnections();
+        listener.close();
+        await once(listener, "close");
+      }
     },
   };
 }
