@@ -71,6 +71,7 @@ export interface TerminalStats {
 // The headless terminal parses asynchronously; past this many unparsed bytes we pause the upstream.
 const PARSE_HIGH = 4 << 20;
 const PARSE_LOW = 512 << 10;
+const BATCH_MAX = 64 << 10;
 
 const byteLength = (item: Item): number => (typeof item === "string" ? Buffer.byteLength(item) : item.length);
 
@@ -82,6 +83,9 @@ export class SessionTerminal {
   private readonly sleep: (ms: number) => Promise<void>;
   private upstream: Upstream | undefined;
   private unparsed = 0;
+  private batch: Buffer[] = [];
+  private batchBytes = 0;
+  private flushScheduled = false;
   private paused = false;
   private closed = false;
   private attaches = 0;
@@ -215,6 +219,7 @@ export class SessionTerminal {
 
   private ended(end: UpstreamEnd): void {
     if (this.closed) return;
+    this.flushOutput();
     const message: ServerControl = { type: "upstream", state: "ended" };
     if (end.exitCode !== undefined) message.exitCode = end.exitCode;
     // Queued output goes out first (a viewer still syncing has its screen in the snapshot it awaits).
@@ -236,15 +241,34 @@ export class SessionTerminal {
     }
   }
 
+  // Upstream frames are often small (the API server forwards each write of the program); fanning
+  // out each one to every viewer costs per message, so frames that arrive together go out as one.
+  // Nothing waits for more data: the batch leaves at the end of this turn of the event loop.
   private fromUpstream(chunk: Buffer): void {
     this.upstreamBytes += chunk.length;
-    this.unparsed += chunk.length;
-    this.screen.write(chunk);
+    this.batch.push(chunk);
+    this.batchBytes += chunk.length;
+    if (this.batchBytes >= BATCH_MAX) this.flushOutput();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flushOutput());
+    }
+  }
+
+  /** Sends batched output on; called before anything that must stay in order behind it. */
+  private flushOutput(): void {
+    this.flushScheduled = false;
+    if (this.batchBytes === 0 || this.closed) return;
+    const data = this.batch.length === 1 ? (this.batch[0] as Buffer) : Buffer.concat(this.batch, this.batchBytes);
+    this.batch = [];
+    this.batchBytes = 0;
+    this.unparsed += data.length;
+    this.screen.write(data);
     if (!this.paused && this.unparsed > PARSE_HIGH) {
       this.paused = true;
       this.upstream?.pause();
     }
-    for (const viewer of this.viewers) this.offer(viewer, chunk);
+    for (const viewer of this.viewers) this.offer(viewer, data);
   }
 
   private parsed(bytes: number): void {
@@ -269,6 +293,7 @@ export class SessionTerminal {
 
   private resize(size: TerminalSize): void {
     if (size.cols === this.currentSize.cols && size.rows === this.currentSize.rows) return;
+    this.flushOutput();
     this.currentSize = size;
     this.upstream?.resize(size);
     // Applied at this point of the stream, so snapshots and live viewers agree on where it happened.
@@ -284,6 +309,7 @@ export class SessionTerminal {
   }
 
   private broadcast(message: ServerControl): void {
+    this.flushOutput();
     const text = JSON.stringify(message);
     for (const viewer of this.viewers) this.offer(viewer, text);
   }
@@ -349,6 +375,9 @@ export class SessionTerminal {
   // for the viewer and sent behind the snapshot.
   private sync(viewer: Viewer): void {
     viewer.syncing = true;
+    // Batched output reaches the screen before the snapshot is asked for, so the snapshot holds it
+    // and this viewer must not also get it as bytes.
+    this.flushOutput();
     viewer.syncBuffer = [];
     viewer.syncBytes = 0;
     viewer.syncOverflowed = false;
