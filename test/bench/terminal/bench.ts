@@ -3,7 +3,7 @@
 // --cluster (needs the e2e cluster): one agent pod; `kubectl exec -it` into it (run on a local
 // PTY, as a person would) vs the session API attached to it through pods/attach.
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
@@ -262,6 +262,9 @@ async function main(): Promise<void> {
     mode: onCluster ? "cluster" : "local",
     reference: target.reference,
     node: process.version,
+    // The figures only mean something next to how busy the machine was.
+    loadAverage: loadavg(),
+    cpus: cpus().length,
     throughputBytes: THROUGHPUT_BYTES,
     echoSamples: ECHO_SAMPLES,
   };
