@@ -149,7 +149,8 @@ test("acceptance 1: the agent uses its credential through the sidecar and never 
   // The scans read the value on stdin and match through a pipe, so it is in no argv and no file.
   const pattern = `read -r V; P() { printf '%s\\n' "$V"; }`;
   const fsScan = await sh(`${pattern}; grep -rlF -f <(P) --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev / 2>/dev/null; echo "done:$?"`, `${REAL}\n`);
-  assert.match(fsScan.stdout, /done:1\s*$/, `the real value is in no file: ${fsScan.stdout}`);
+  // grep exits 2 when some file is unreadable to the agent's uid: what matters is what it can read.
+  assert.match(fsScan.stdout, /^done:[12]\s*$/, `the real value is in no file the agent can read: ${fsScan.stdout}`);
   const procScan = `${pattern}; n=0; for f in /proc/[0-9]*/environ /proc/[0-9]*/cmdline; do grep -qaF -f <(P) "$f" 2>/dev/null && { echo "$f"; n=$((n+1)); }; done; echo "hits:$n"`;
   assert.match((await sh(procScan, `${REAL}\n`)).stdout, /^hits:0\s*$/, "the real value is in no process's environment or command line");
   assert.match((await sh(procScan, `${stub}\n`)).stdout, /hits:[1-9]/, "the same scan finds the stub (the scan works)");
