@@ -41,7 +41,7 @@ after(async () => {
 test("killing the operator at random points during a create/delete churn of 50 sessions still converges with no orphan", async () => {
   const spec = {
     agent: { image: SHELL_IMAGE, command: ["sleep", "3600"] },
-    credentials: [{ name: "tok", env: "TOKEN", hosts: ["api.example.com"], source: { vault: { path: "kv/data/x", key: "k" } } }],
+    credentials: [{ name: "tok", env: "TOKEN", hosts: ["api.example.com"], source: { secretKeyRef: { name: "tok-real", key: "k" } } }],
   };
   const names = Array.from({ length: 50 }, (_, i) => `churn-${i}`);
   const doomed = new Set(names.filter((_, i) => i % 2 === 0));
@@ -72,15 +72,18 @@ test("killing the operator at random points during a create/delete churn of 50 s
 
   child = spawnOperator();
   const live = names.filter((n) => !doomed.has(n));
+  let incomplete: string[] = [];
   await waitFor("every live session complete and reconciled", async () => {
+    incomplete = [];
     for (const name of live) {
       const objects = await ownedObjects(cluster, ns, name);
-      if (objects.length !== 4) return undefined;
-      const s = (await customApi(cluster).getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name })) as { status?: { observedGeneration?: number } };
-      if (s.status?.observedGeneration !== 1) return undefined;
+      const s = (await customApi(cluster).getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name })) as { status?: { observedGeneration?: number; phase?: string } };
+      if (objects.length !== 4 || s.status?.observedGeneration !== 1) incomplete.push(`${name}: ${s.status?.phase ?? "no status"}, objects ${objects.join(",")}`);
     }
-    return true;
-  }, { timeoutMs: 180_000, intervalMs: 1000 });
+    return incomplete.length === 0 ? true : undefined;
+  }, { timeoutMs: 180_000, intervalMs: 1000 }).catch((e: unknown) => {
+    throw new Error(`${(e as Error).message}; incomplete: ${incomplete.join("; ")}`);
+  });
 
   // No orphans: every agentbox object in the namespace is controlled by a session that exists.
   await waitFor("no object without a live owner", async () => {
