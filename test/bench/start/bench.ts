@@ -1,0 +1,126 @@
+// `npm run bench:start` (issue 5, acceptance 5): N sessions applied at once on the local cluster
+// with images present, through the chart-installed platform. Per session: apply→Ready (phase
+// Running) and apply→first terminal byte (the first frame of the agent's output through the
+// session API's terminal WebSocket, the path a browser and `agentbox attach` take). The agent
+// prints a line every 100 ms, since output written before the terminal attached is not replayed:
+// first-byte figures may be up to 100 ms late.
+// Writes JSON to test/bench/start/results.json and prints a table. Flags: --sessions N (20).
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import * as k8s from "@kubernetes/client-node";
+import { WebSocket } from "ws";
+import { BEARER_PREFIX, SUBPROTOCOL } from "../../../session-api/terminal/protocol.js";
+import { waitFor } from "../../support/wait.js";
+import { connect, createNamespace, SHELL_IMAGE, type Cluster } from "../../e2e/support/cluster.js";
+import { agentUserToken, deleteNamespaceAndWait, installPlatform, loadImages, ROOT, SESSION_API_URL } from "../../e2e/support/platform.js";
+
+const MARK = "agentbox-start-bench";
+
+interface Sample {
+  name: string;
+  readyMs: number;
+  firstByteMs: number;
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index] ?? Number.NaN;
+}
+
+/** Resolves with the time of the first frame that carries the agent's output; retries until the terminal accepts. */
+function firstTerminalByte(namespace: string, name: string, token: string, deadline: number): Promise<number> {
+  const url = new URL(`/api/v1/namespaces/${namespace}/sessions/${name}/terminal`, SESSION_API_URL.replace("http:", "ws:"));
+  return new Promise<number>((resolve, reject) => {
+    const attempt = (): void => {
+      if (Date.now() > deadline) {
+        reject(new Error(`no terminal output from ${name} before the deadline`));
+        return;
+      }
+      const ws = new WebSocket(url, [SUBPROTOCOL, `${BEARER_PREFIX}${token}`], { origin: SESSION_API_URL });
+      let done = false;
+      const retry = (): void => {
+        if (done) return;
+        done = true;
+        ws.terminate();
+        setTimeout(attempt, 100);
+      };
+      // Output arrives as binary frames, or inside a JSON snapshot for a viewer that joins late.
+      ws.on("message", (data: Buffer) => {
+        if (data.toString("utf8").includes(MARK)) {
+          done = true;
+          resolve(Date.now());
+          ws.close();
+        }
+      });
+      ws.on("unexpected-response", retry);
+      ws.on("error", retry);
+      ws.on("close", retry);
+    };
+    attempt();
+  });
+}
+
+async function measure(cluster: Cluster, namespace: string, name: string, token: string): Promise<Sample> {
+  const custom = cluster.kc.makeApiClient(k8s.CustomObjectsApi);
+  const start = Date.now();
+  const deadline = start + 300_000;
+  const firstByte = firstTerminalByte(namespace, name, token, deadline);
+  await custom.createNamespacedCustomObject({
+    group: "agentbox.dev",
+    version: "v1alpha1",
+    namespace,
+    plural: "agentsessions",
+    body: {
+      apiVersion: "agentbox.dev/v1alpha1",
+      kind: "AgentSession",
+      metadata: { name },
+      spec: { agent: { image: SHELL_IMAGE, command: ["bash", "-c", `while :; do echo ${MARK}; sleep 0.1; done`], tty: true }, lifecycle: { mode: "Interactive" } },
+    },
+  });
+  const ready = await waitFor(
+    `session ${name} Running`,
+    async () => {
+      const s = (await custom.getNamespacedCustomObject({ group: "agentbox.dev", version: "v1alpha1", namespace, plural: "agentsessions", name })) as { status?: { phase?: string } };
+      return s.status?.phase === "Running" ? Date.now() : undefined;
+    },
+    { timeoutMs: 300_000, intervalMs: 100 },
+  );
+  return { name, readyMs: ready - start, firstByteMs: (await firstByte) - start };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { sessions: { type: "string", default: "20" } } });
+  const count = Number(values.sessions);
+  const cluster = connect();
+  console.error("[bench:start] building/loading images and installing the chart");
+  await loadImages();
+  const namespace = await createNamespace(cluster, "bench-start");
+  const platform = await installPlatform(cluster, namespace);
+  try {
+    const token = await agentUserToken(cluster, namespace, "bench");
+    console.error(`[bench:start] applying ${count} sessions at once in ${namespace}`);
+    const samples = await Promise.all(Array.from({ length: count }, (_, i) => measure(cluster, namespace, `s${i}`, token)));
+    const ready = samples.map((s) => s.readyMs);
+    const first = samples.map((s) => s.firstByteMs);
+    const summary = {
+      sessions: count,
+      applyToReadyMs: { p50: percentile(ready, 50), p95: percentile(ready, 95), max: Math.max(...ready) },
+      applyToFirstTerminalByteMs: { p50: percentile(first, 50), p95: percentile(first, 95), max: Math.max(...first) },
+      target: "p50 ≤ 3000 ms to the first terminal byte",
+      samples,
+    };
+    await writeFile(join(ROOT, "test/bench/start/results.json"), `${JSON.stringify(summary, null, 2)}\n`);
+    console.log(`sessions applied at once: ${count}`);
+    console.log("metric                         p50 ms   p95 ms   max ms");
+    for (const [label, m] of [["apply → Ready (Running)", summary.applyToReadyMs], ["apply → first terminal byte", summary.applyToFirstTerminalByteMs]] as const) {
+      console.log(`${label.padEnd(30)} ${String(m.p50).padStart(7)}  ${String(m.p95).padStart(7)}  ${String(m.max).padStart(7)}`);
+    }
+  } finally {
+    await platform.uninstall();
+    await deleteNamespaceAndWait(cluster, namespace, 300_000);
+  }
+}
+
+await main();
