@@ -1,6 +1,6 @@
 // `npm run bench:operator`: 100 AgentSessions applied at once against the cluster in KUBECONFIG,
 // with the operator as a separate process. Reports, side by side with a reference run of 100
-// equivalent pods created directly (no operator), apply→pod created and apply→Running p50/p95,
+// equivalent pods (and their sidecar config Secrets) created directly (no operator), apply→pod created and apply→Running p50/p95,
 // the time until all 100 pods exist, and the operator's RSS. Figures go to stdout as a table and
 // to .bench/operator.json.
 import { spawn, type ChildProcess } from "node:child_process";
@@ -139,11 +139,11 @@ async function main(): Promise<void> {
       const session = AgentSession.parse({ apiVersion: "agentbox.dev/v1alpha1", kind: "AgentSession", metadata: { name: n, namespace: refNs, uid: "00000000-0000-0000-0000-000000000000" }, spec });
       const built = desired({ session, template: undefined, stubs: {}, platform: { image: "agentbox/platform:dev", serviceAccountName: "default", tokenAudience: "vault", extraEgress: [] } });
       if (!built.ok) throw new Error(built.violations.join("; "));
-      const pod = built.objects.pod;
-      delete pod.metadata!.ownerReferences; // no session exists to own it
-      pod.spec!.volumes = pod.spec!.volumes!.filter((v) => v.name !== "sidecar-config");
-      for (const c of pod.spec!.initContainers!) c.volumeMounts = c.volumeMounts?.filter((m) => m.name !== "sidecar-config");
-      await cluster.core.createNamespacedPod({ namespace: refNs, body: pod });
+      // No session exists to own them: the same Secret and Pod, created by a plain client.
+      const { pod, sidecarConfig } = built.objects;
+      delete pod.metadata!.ownerReferences;
+      delete sidecarConfig.metadata!.ownerReferences;
+      await Promise.all([cluster.core.createNamespacedSecret({ namespace: refNs, body: sidecarConfig }), cluster.core.createNamespacedPod({ namespace: refNs, body: pod })]);
     });
     const rssAfter = rssMb(child.pid!) ?? 0;
     const result = { sessions: N, operator: how, viaOperator, reference, operatorRssMb: { idle: round(idleRss), peak: round(peakRss), after: round(rssAfter) }, targets: { createdP50Ms: 250, allCreatedMs: 15_000, rssMb: 150 } };
