@@ -13,7 +13,11 @@ import { WebSocket } from "ws";
 import { BEARER_PREFIX, SUBPROTOCOL } from "../../../session-api/terminal/protocol.js";
 import { waitFor } from "../../support/wait.js";
 import { connect, createNamespace, SHELL_IMAGE, type Cluster } from "../../e2e/support/cluster.js";
-import { agentUserToken, deleteNamespaceAndWait, installPlatform, loadImages, ROOT, SESSION_API_URL } from "../../e2e/support/platform.js";
+import { agentUserToken, deleteNamespaceAndWait, installPlatform, loadImages, NODE_ADDRESS, ROOT } from "../../e2e/support/platform.js";
+
+// Its own release, namespace and port: a concurrent `npm run test:e2e` installs agentbox-e2e.
+const BENCH = { release: "agentbox-bench", systemNamespace: "agentbox-system-bench", nodePort: 30919, upstreamCa: false, agentRoles: false };
+const SESSION_API_URL = `http://${NODE_ADDRESS}:${BENCH.nodePort}`;
 
 const MARK = "agentbox-start-bench";
 
@@ -67,6 +71,8 @@ async function measure(cluster: Cluster, namespace: string, name: string, token:
   const start = Date.now();
   const deadline = start + 300_000;
   const firstByte = firstTerminalByte(namespace, name, token, deadline);
+  // Handled when awaited below; this keeps a rejection meanwhile from ending the process early.
+  void firstByte.catch(() => undefined);
   await custom.createNamespacedCustomObject({
     group: "agentbox.dev",
     version: "v1alpha1",
@@ -97,9 +103,9 @@ async function main(): Promise<void> {
   console.error("[bench:start] building/loading images and installing the chart");
   await loadImages();
   const namespace = await createNamespace(cluster, "bench-start");
-  const platform = await installPlatform(cluster, namespace);
+  const platform = await installPlatform(cluster, namespace, BENCH);
   try {
-    const token = await agentUserToken(cluster, namespace, "bench");
+    const token = await agentUserToken(cluster, namespace, "bench", true);
     console.error(`[bench:start] applying ${count} sessions at once in ${namespace}`);
     const samples = await Promise.all(Array.from({ length: count }, (_, i) => measure(cluster, namespace, `s${i}`, token)));
     const ready = samples.map((s) => s.readyMs);

@@ -60,29 +60,44 @@ export async function helm(args: string[], timeoutMs = 300_000): Promise<string>
   }
 }
 
+export interface InstallOptions {
+  /** Helm release and its namespace; a bench uses its own so it never meets a concurrent e2e run. */
+  release?: string;
+  systemNamespace?: string;
+  nodePort?: number;
+  /** Mount UPSTREAM_CA_CONFIGMAP into sidecars (every session namespace must then hold it). */
+  upstreamCa?: boolean;
+  /** The chart's cluster-wide agentbox-agent-user/-viewer ClusterRoles (one release per cluster may own them). */
+  agentRoles?: boolean;
+}
+
 /** Values for this cluster: local images, the operator confined to one namespace, a fixed NodePort. */
-export function platformValues(sessionNamespace: string): Record<string, unknown> {
+export function platformValues(sessionNamespace: string, options: InstallOptions = {}): Record<string, unknown> {
+  const nodePort = options.nodePort ?? SESSION_API_NODE_PORT;
   return {
     image: { repository: "agentbox/platform", tag: "dev", pullPolicy: "IfNotPresent" },
     operator: { watchNamespace: sessionNamespace, logLevel: "info" },
-    sessionApi: { service: { type: "NodePort", nodePort: SESSION_API_NODE_PORT }, allowedOrigins: [SESSION_API_URL] },
-    sessions: { upstreamCaConfigMap: UPSTREAM_CA_CONFIGMAP },
+    sessionApi: { service: { type: "NodePort", nodePort }, allowedOrigins: [`http://${NODE_ADDRESS}:${nodePort}`] },
+    sessions: { upstreamCaConfigMap: options.upstreamCa === false ? "" : UPSTREAM_CA_CONFIGMAP },
     templates: { install: true, namespaces: [sessionNamespace] },
+    rbac: { agentRoles: options.agentRoles ?? true },
   };
 }
 
 /** Rolls out the release with `helm upgrade --install`, then waits for both Deployments to be available. */
-export async function installPlatform(cluster: Cluster, sessionNamespace: string): Promise<Platform> {
+export async function installPlatform(cluster: Cluster, sessionNamespace: string, options: InstallOptions = {}): Promise<Platform> {
+  const release = options.release ?? RELEASE;
+  const systemNamespace = options.systemNamespace ?? SYSTEM_NAMESPACE;
   const dir = await mkdtemp(join(tmpdir(), "agentbox-e2e-values-"));
   const valuesFile = join(dir, "values.json");
-  await writeFile(valuesFile, JSON.stringify(platformValues(sessionNamespace)));
+  await writeFile(valuesFile, JSON.stringify(platformValues(sessionNamespace, options)));
   try {
-    await helm(["upgrade", "--install", RELEASE, join(ROOT, "helm/agentbox"), "--namespace", SYSTEM_NAMESPACE, "--create-namespace", "-f", valuesFile, "--wait", "--timeout", "5m"], 330_000);
+    await helm(["upgrade", "--install", release, join(ROOT, "helm/agentbox"), "--namespace", systemNamespace, "--create-namespace", "-f", valuesFile, "--wait", "--timeout", "5m"], 330_000);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  for (const component of ["operator", "session-api"]) await waitForRollout(cluster, SYSTEM_NAMESPACE, `${RELEASE}-${component}`);
-  return { sessionNamespace, uninstall: () => uninstallPlatform(cluster) };
+  for (const component of ["operator", "session-api"]) await waitForRollout(cluster, systemNamespace, `${release}-${component}`);
+  return { sessionNamespace, uninstall: () => uninstallPlatform(cluster, release, systemNamespace) };
 }
 
 export async function waitForRollout(cluster: Cluster, namespace: string, name: string, timeoutMs = 180_000): Promise<void> {
@@ -100,10 +115,10 @@ export async function waitForRollout(cluster: Cluster, namespace: string, name: 
 }
 
 /** `helm uninstall --wait`, then waits until the system namespace is gone. */
-export async function uninstallPlatform(cluster: Cluster): Promise<void> {
-  const releases = await helm(["list", "--namespace", SYSTEM_NAMESPACE, "-q"]);
-  if (releases.split("\n").includes(RELEASE)) await helm(["uninstall", RELEASE, "--namespace", SYSTEM_NAMESPACE, "--wait", "--timeout", "3m"], 200_000);
-  await deleteNamespaceAndWait(cluster, SYSTEM_NAMESPACE);
+export async function uninstallPlatform(cluster: Cluster, release = RELEASE, systemNamespace = SYSTEM_NAMESPACE): Promise<void> {
+  const releases = await helm(["list", "--namespace", systemNamespace, "-q"]);
+  if (releases.split("\n").includes(release)) await helm(["uninstall", release, "--namespace", systemNamespace, "--wait", "--timeout", "3m"], 200_000);
+  await deleteNamespaceAndWait(cluster, systemNamespace);
 }
 
 export async function deleteNamespaceAndWait(cluster: Cluster, name: string, timeoutMs = 180_000): Promise<void> {
@@ -127,15 +142,26 @@ export async function deleteNamespaceAndWait(cluster: Cluster, name: string, tim
   );
 }
 
-/** A ServiceAccount bound to the chart's agentbox-agent-user ClusterRole in `namespace`, and a token of it. */
-export async function agentUserToken(cluster: Cluster, namespace: string, name: string): Promise<string> {
+/** The rules of the chart's agentbox-agent-user ClusterRole, for a release installed without it. */
+const AGENT_USER_RULES: k8s.V1PolicyRule[] = [
+  { apiGroups: ["agentbox.dev"], resources: ["agentsessions"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
+  { apiGroups: ["agentbox.dev"], resources: ["agentsessions/terminal"], verbs: ["create", "get"] },
+  { apiGroups: ["agentbox.dev"], resources: ["agenttemplates"], verbs: ["get", "list", "watch"] },
+];
+
+/**
+ * A ServiceAccount bound in `namespace` to the chart's agentbox-agent-user ClusterRole (or, with
+ * `ownRole`, to a Role with the same rules), and a token of it.
+ */
+export async function agentUserToken(cluster: Cluster, namespace: string, name: string, ownRole = false): Promise<string> {
   const rbac = cluster.kc.makeApiClient(k8s.RbacAuthorizationV1Api);
   await cluster.core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
+  if (ownRole) await rbac.createNamespacedRole({ namespace, body: { metadata: { name }, rules: AGENT_USER_RULES } });
   await rbac.createNamespacedRoleBinding({
     namespace,
     body: {
       metadata: { name },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "agentbox-agent-user" },
+      roleRef: ownRole ? { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name } : { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "agentbox-agent-user" },
       subjects: [{ kind: "ServiceAccount", name, namespace }],
     },
   });
