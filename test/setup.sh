@@ -15,25 +15,9 @@ step "CoreDNS"
 bash test/cluster/build-coredns.sh
 step "helm and kubeconform"
 bash test/cluster/build-helm.sh >/dev/null
-# Vault is by far the largest build (longer than all of Kubernetes on 2 cores). It gets a time
-# budget so a new machine's CI still fits its limit; Go's build cache keeps every package compiled
-# so far, so the next run resumes where this one stopped. Until it is built, the Vault tests skip
-# and say so.
-budget=${AGENTBOX_VAULT_BUILD_SECONDS:-1500}
-step "Vault server (time budget ${budget}s)"
-# Its own process group, so the budget stops the compiler too, not only the script.
-setsid bash test/vault/build.sh >/dev/null &
-vault_pid=$!
-vault_deadline=$(( $(date +%s) + budget ))
-while kill -0 "$vault_pid" 2>/dev/null; do
-  if [ "$(date +%s)" -ge "$vault_deadline" ]; then
-    kill -TERM -- "-$vault_pid" 2>/dev/null || true
-    echo "setup: the Vault build did not finish within ${budget}s; its progress is cached, run setup again to resume"
-    break
-  fi
-  sleep 5
-done
-wait "$vault_pid" 2>/dev/null || true
+# The Vault server is not built here yet: Vault v1.21.4's code matches no published vault/sdk
+# release (see docs/vault.md), so its build fails after about an hour. `npm run vault:build` tries
+# it; the Vault tests skip, naming the reason, until it succeeds.
 step "images (pause, platform, agent-shell)"
 bash images/build.sh pause platform agent-shell
 step "done"
