@@ -4,7 +4,9 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
+import * as k8s from "@kubernetes/client-node";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { waitFor } from "../support/wait.js";
 import { connect, createNamespace, type Cluster } from "./support/cluster.js";
 import { agentUserToken, deleteNamespaceAndWait, installPlatform, loadImages, SESSION_API_URL, type Platform } from "./support/platform.js";
 
@@ -60,8 +62,20 @@ test("acceptance 2: a browser signs in, opens a real session's terminal and sees
   await page.waitForSelector("#template option[value=shell]", { state: "attached" });
   await page.fill("#new-name", "web1");
   await page.click("#create button[type=submit]");
+  const custom = cluster.kc.makeApiClient(k8s.CustomObjectsApi);
+  let last: unknown;
+  await waitFor(
+    "session web1 Running",
+    async () => {
+      last = await custom.getNamespacedCustomObject({ group: "agentbox.dev", version: "v1alpha1", namespace: ns!, plural: "agentsessions", name: "web1" });
+      return (last as { status?: { phase?: string } }).status?.phase === "Running" ? true : undefined;
+    },
+    { timeoutMs: 180_000, intervalMs: 500 },
+  ).catch((error: unknown) => {
+    throw new Error(`session web1 never ran: ${JSON.stringify((last as { status?: unknown } | undefined)?.status)}`, { cause: error });
+  });
   const row = page.locator("tr[data-session=web1]");
-  await row.locator(".phase-Running").waitFor({ timeout: 180_000 });
+  await row.locator(".phase-Running").waitFor({ timeout: 30_000 });
   await row.getByRole("button", { name: "Open" }).click();
   await page.locator("#term-role", { hasText: "read-write" }).waitFor();
   await page.locator("#term-state", { hasText: "live" }).waitFor({ timeout: 60_000 });
