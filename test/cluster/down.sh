@@ -35,7 +35,7 @@ ip link del "$NODE_IF" 2>/dev/null || true
 # kube-proxy's chains are KUBE-*, the CNI plugins' CNI-*: drop every rule that names one.
 for family in iptables ip6tables; do
   command -v "$family-save" >/dev/null || continue
-  if "$family-save" | grep -qE 'KUBE-|CNI-'; then
+  if grep -qE 'KUBE-|CNI-' <<<"$("$family-save")"; then
     "$family-save" | grep -vE 'KUBE-|CNI-' | "$family-restore"
   fi
 done

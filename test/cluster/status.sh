@@ -7,7 +7,7 @@ for name in "${COMPONENTS[@]}"; do
   if running "$name"; then printf '  %-24s running (pid %s)\n' "$name" "$(cat "$(pidfile "$name")")"
   else printf '  %-24s stopped\n' "$name"; ok=0; fi
 done
-if [ "$ok" = 1 ] && $KUBECTL get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null | grep -q True; then
+if [ "$ok" = 1 ] && [ "$($KUBECTL get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]; then
   echo "node $NODE_NAME: Ready (kubernetes v$K8S_VERSION)"
 else
   echo "node $NODE_NAME: not ready"; ok=0

@@ -14,7 +14,8 @@ bash "$CLUSTER_DIR/build-coredns.sh"
 
 step "host network: $NODE_IF $NODE_IP, forwarding, bridge netfilter"
 ip link show "$NODE_IF" >/dev/null 2>&1 || ip link add "$NODE_IF" type bridge  # an empty bridge: this kernel has no dummy driver
-ip addr show dev "$NODE_IF" | grep -q " $NODE_IP/" || ip addr add "$NODE_IP/32" dev "$NODE_IF"
+# (grep on captured output: under pipefail, grep -q closing a pipe early fails the pipeline)
+grep -q " $NODE_IP/" <<<"$(ip addr show dev "$NODE_IF")" || ip addr add "$NODE_IP/32" dev "$NODE_IF"
 ip link set "$NODE_IF" up
 sysctl -qw net.ipv4.ip_forward=1
 # Pod -> Service -> pod on the same bridge only works if bridged traffic passes through iptables.
