@@ -4,7 +4,7 @@ export const MANAGED_BY = "app.kubernetes.io/managed-by";
 export const MANAGER = "agentbox";
 export const SESSION_LABEL = "agentbox.dev/session";
 export const FIELD_MANAGER = "agentbox-operator";
-export const LAST_ACTIVITY = "agentbox.dev/last-activity";
+export { LAST_ACTIVITY_ANNOTATION as LAST_ACTIVITY } from "../crds/annotations.js";
 export const SPEC_HASH = "agentbox.dev/pod-spec-hash";
 
 /** The name of an object a session owns: `<session>-<suffix>`, shortened with a hash to fit `max`. */

@@ -44,5 +44,5 @@ export class StoreError extends Error {
   }
 }
 
-export const ACTIVITY_ANNOTATION = "agentbox.dev/last-activity";
+export { LAST_ACTIVITY_ANNOTATION as ACTIVITY_ANNOTATION } from "../../crds/annotations.js";
 export const CREATED_BY_ANNOTATION = "agentbox.dev/created-by";
