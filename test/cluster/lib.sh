@@ -69,6 +69,16 @@ wait_for() {
 }
 
 # Dies with the tail of its log when a component this script started has exited.
+# A cluster whose processes were killed (a CI job's process tree reaped, a reboot) leaves pid
+# files behind; they must not read as "exited" to check_alive nor as "running" to start.
+forget_dead() {
+  local f
+  for f in "$RUN"/pids/*.pid; do
+    [ -e "$f" ] || continue
+    kill -0 "$(cat "$f")" 2>/dev/null || { step "$(basename "$f" .pid): was not running (stale pid file removed)"; rm -f "$f"; }
+  done
+}
+
 check_alive() {
   local f name
   for f in "$RUN"/pids/*.pid; do

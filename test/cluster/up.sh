@@ -27,6 +27,7 @@ fi
 
 step "certificates and configuration in $STATE"
 make_pki
+forget_dead
 write_configs
 if [ "${#RESTART[@]}" -gt 0 ]; then
   step "configuration changed: restarting ${RESTART[*]}"
