@@ -123,7 +123,7 @@ export class SessionApiClient {
 
 function hintFor(status: number, namespace: string): string {
   if (status === 401) return " (the server refused the token: check AGENTBOX_TOKEN or --token-file, and that it has not expired)";
-  if (status === 403) return ` (ask an administrator for the agentbox-agent-user role in namespace ${namespace})`;
+  if (status === 403) return ` (ask an administrator to bind you the agent-user ClusterRole, agentbox-agent-user in a release named agentbox, in namespace ${namespace})`;
   if (status >= 500) return " (a server-side failure: try again, and tell the platform team if it persists)";
   return "";
 }

@@ -100,7 +100,7 @@ export function attach(options: AttachOptions): Promise<AttachOutcome> {
         } catch {
           said = undefined;
         }
-        const hint = status === 401 ? "check AGENTBOX_TOKEN" : status === 403 ? "attaching needs the agentbox-agent-user role (agentbox-agent-viewer to watch with --view)" : "";
+        const hint = status === 401 ? "check AGENTBOX_TOKEN" : status === 403 ? "attaching needs the agent-user ClusterRole (agentbox-agent-user in a release named agentbox; agent-viewer to watch with --view)" : "";
         finish(new CliError(`cannot attach (HTTP ${status}): ${said ?? "refused"}${hint ? `; ${hint}` : ""}`, exitCodeForStatus(status)));
       });
     });

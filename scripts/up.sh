@@ -41,9 +41,11 @@ step "installing the chart: release $RELEASE in $SYSTEM_NS, templates in $SESSIO
 
 # A person's sign-in: a ServiceAccount bound to the chart's agent-user role in the session
 # namespace, and a short-lived token of it (TokenReview is how the session API checks it).
-step "creating ServiceAccount $SESSION_NS/agentbox-quickstart bound to agentbox-agent-user"
+# The chart names its roles after the release (see helm/agentbox/README.md).
+case "$RELEASE" in *agentbox*) AGENT_USER_ROLE="$RELEASE-agent-user" ;; *) AGENT_USER_ROLE="$RELEASE-agentbox-agent-user" ;; esac
+step "creating ServiceAccount $SESSION_NS/agentbox-quickstart bound to $AGENT_USER_ROLE"
 "$KUBECTL" -n "$SESSION_NS" create serviceaccount agentbox-quickstart --dry-run=client -o yaml | "$KUBECTL" apply -f - >/dev/null
-"$KUBECTL" -n "$SESSION_NS" create rolebinding agentbox-quickstart --clusterrole=agentbox-agent-user \
+"$KUBECTL" -n "$SESSION_NS" create rolebinding agentbox-quickstart --clusterrole="$AGENT_USER_ROLE" \
   --serviceaccount="$SESSION_NS:agentbox-quickstart" --dry-run=client -o yaml | "$KUBECTL" apply -f - >/dev/null
 token=$("$KUBECTL" -n "$SESSION_NS" create token agentbox-quickstart --duration=24h)
 

@@ -67,7 +67,7 @@ export interface InstallOptions {
   nodePort?: number;
   /** Mount UPSTREAM_CA_CONFIGMAP into sidecars (every session namespace must then hold it). */
   upstreamCa?: boolean;
-  /** The chart's cluster-wide agentbox-agent-user/-viewer ClusterRoles (one release per cluster may own them). */
+  /** The chart's cluster-wide <release>-agent-user/-viewer ClusterRoles. */
   agentRoles?: boolean;
 }
 
@@ -142,7 +142,10 @@ export async function deleteNamespaceAndWait(cluster: Cluster, name: string, tim
   );
 }
 
-/** The rules of the chart's agentbox-agent-user ClusterRole, for a release installed without it. */
+/** The chart's agent-user ClusterRole of the e2e release (named after the release). */
+export const AGENT_USER_CLUSTER_ROLE = `${RELEASE}-agent-user`;
+
+/** The rules of the chart's agent-user ClusterRole, for a release installed without it. */
 const AGENT_USER_RULES: k8s.V1PolicyRule[] = [
   { apiGroups: ["agentbox.dev"], resources: ["agentsessions"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
   { apiGroups: ["agentbox.dev"], resources: ["agentsessions/terminal"], verbs: ["create", "get"] },
@@ -150,7 +153,7 @@ const AGENT_USER_RULES: k8s.V1PolicyRule[] = [
 ];
 
 /**
- * A ServiceAccount bound in `namespace` to the chart's agentbox-agent-user ClusterRole (or, with
+ * A ServiceAccount bound in `namespace` to the e2e release's agent-user ClusterRole (or, with
  * `ownRole`, to a Role with the same rules), and a token of it.
  */
 export async function agentUserToken(cluster: Cluster, namespace: string, name: string, ownRole = false): Promise<string> {
@@ -161,7 +164,7 @@ export async function agentUserToken(cluster: Cluster, namespace: string, name: 
     namespace,
     body: {
       metadata: { name },
-      roleRef: ownRole ? { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name } : { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "agentbox-agent-user" },
+      roleRef: ownRole ? { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name } : { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: AGENT_USER_CLUSTER_ROLE },
       subjects: [{ kind: "ServiceAccount", name, namespace }],
     },
   });

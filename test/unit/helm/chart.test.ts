@@ -51,8 +51,8 @@ const VALUE_SETS: Record<string, string[]> = {
   ],
 };
 
-function template(values: string[]): { status: number; objects: Obj[]; yaml: string; stderr: string } {
-  const r = run(helm!, ["template", "agentbox", chart, "-n", "agentbox-system", "--kube-version", KUBE_VERSION, "--include-crds", ...values]);
+function template(values: string[], release = "agentbox"): { status: number; objects: Obj[]; yaml: string; stderr: string } {
+  const r = run(helm!, ["template", release, chart, "-n", "agentbox-system", "--kube-version", KUBE_VERSION, "--include-crds", ...values]);
   const objects = r.status === 0 ? parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj).filter((o) => o !== null) : [];
   return { status: r.status, objects, yaml: r.stdout, stderr: r.stderr };
 }
@@ -198,6 +198,20 @@ describe("helm chart", { skip }, () => {
     assert.deepEqual(grants("agentbox-agent-viewer", "agentsessions").sort(), ["get", "list", "watch"]);
     const lease = roles.find((r) => r.kind === "Role");
     assert.equal(lease.metadata.namespace, "agentbox-system", "leases only in the release namespace");
+  });
+
+  test("two releases share no cluster-scoped object but the CRDs; the agent roles are found by label", () => {
+    const clusterScoped = (objects: Obj[]): string[] =>
+      objects.filter((o) => o.kind.startsWith("Cluster")).map((o) => `${o.kind}/${o.metadata.name}`);
+    const other = template([], "team-x");
+    assert.equal(other.status, 0, other.stderr);
+    const mine = clusterScoped(rendered.defaults!);
+    assert.deepEqual(clusterScoped(other.objects).filter((n) => mine.includes(n)), []);
+    const role = (objects: Obj[], label: string): string[] =>
+      objects.filter((o: any) => o.kind === "ClusterRole" && o.metadata.labels?.["agentbox.dev/role"] === label).map((o) => o.metadata.name);
+    assert.deepEqual(role(rendered.defaults!, "agent-user"), ["agentbox-agent-user"], "the documented name for a release called agentbox");
+    assert.deepEqual(role(rendered.defaults!, "agent-viewer"), ["agentbox-agent-viewer"]);
+    assert.deepEqual(role(other.objects, "agent-user"), ["team-x-agentbox-agent-user"]);
   });
 
   test("PDBs, NetworkPolicies and ServiceMonitor follow their switches", () => {
