@@ -11,6 +11,7 @@ import { readSecretSource, type SecretReader } from "../secrets.js";
 import { backoffDelays, realDelay, type Delay } from "./backoff.js";
 import { VaultClient, type KvValue } from "./client.js";
 import { classifyVaultError, type VaultFailure } from "./errors.js";
+import { credentialsReport } from "./report.js";
 import type { VaultSettings } from "./settings.js";
 
 /** What the credentials need from Vault; the real one is VaultClient. */
@@ -54,6 +55,7 @@ export class VaultCredentials {
   private readonly problems = new Map<string, VaultFailure>();
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<boolean> | undefined;
+  private reported: string | undefined;
 
   private constructor(config: SidecarConfig, settings: VaultSettings, client: KvReader, options: VaultCredentialsOptions) {
     this.config = config;
@@ -193,7 +195,17 @@ export class VaultCredentials {
       }
       this.gauge?.set({ credential: credential.name }, this.hasValue(credential) ? 1 : 0);
     }
+    this.report();
     return changed;
+  }
+
+  /** Writes the operator's `credentials-unresolved` / `credentials-resolved` line when the verdict changed. */
+  private report(): void {
+    const report = credentialsReport(this.reported, this.unresolved());
+    if (report === undefined) return;
+    this.reported = report.key;
+    if (report.line.event === "credentials-resolved") this.logger?.info(report.line, "every Vault credential resolved");
+    else this.logger?.warn(report.line, `unresolved Vault credentials: ${report.line.unresolved.map((entry) => `"${entry.credential}" ${entry.reason}`).join(", ")}`);
   }
 
   private async readOne(credential: VaultCredential): Promise<KvValue | { failure: VaultFailure }> {
