@@ -14,7 +14,7 @@ import { ProxyError } from "./errors.js";
 import { handleRequest, sendError } from "./forward.js";
 import type { Policy } from "./policy.js";
 import type { SecretReader } from "./secrets.js";
-import { buildState, type PolicyState } from "./state.js";
+import { buildState, unexpired, withRetired, type PolicyState } from "./state.js";
 import { createLogger, SidecarMetrics } from "./telemetry.js";
 import { handleTlsStream } from "./tls-stream.js";
 import { handleUpgrade, writeRefusal } from "./upgrade.js";
@@ -59,6 +59,7 @@ export class Sidecar {
   private readonly secretReader: SecretReader | undefined;
   private readonly options: SidecarOptions;
   private ready = false;
+  private retirementTimer: NodeJS.Timeout | undefined;
 
   private constructor(options: SidecarOptions, state: PolicyState, ca: CertificateAuthority, logger: Logger) {
     this.current = state;
@@ -79,7 +80,7 @@ export class Sidecar {
   /** Creates the CA, writes its certificate, reads the secrets and pre-mints bound hosts. */
   static async create(options: SidecarOptions): Promise<Sidecar> {
     const logger = options.logger ?? createLogger();
-    const state = await buildState(options.config, options.secretReader);
+    const state = await buildState(options.config, { reader: options.secretReader });
     let sidecar: Sidecar | undefined;
     const ca = await CertificateAuthority.create({ onMint: (_host, ms) => sidecar?.metrics.mintSeconds.observe(ms / 1000) });
     sidecar = new Sidecar(options, state, ca, logger);
@@ -129,9 +130,10 @@ export class Sidecar {
   /** Swaps in a new configuration; open connections keep flowing and see it on their next request. */
   async reload(config: SidecarConfig): Promise<void> {
     try {
-      const state = await buildState(config, this.secretReader);
+      const state = await buildState(config, { reader: this.secretReader, previous: this.current });
       await Promise.all(state.policy.boundHostNames().map((host) => this.runtime.ca.contextFor(host)));
       this.current = state;
+      this.scheduleRetirement();
       this.metrics.reloads.inc({ result: "ok" });
       this.logger.info({ credentials: state.policy.credentials.map((credential) => credential.name) }, "configuration reloaded");
     } catch (error) {
@@ -140,8 +142,22 @@ export class Sidecar {
     }
   }
 
+  /** Stops scrubbing retired values once the earliest of them expires (no secret is re-read). */
+  private scheduleRetirement(): void {
+    clearTimeout(this.retirementTimer);
+    const { retired } = this.current;
+    if (retired.length === 0) return;
+    const next = Math.min(...retired.map((value) => value.until));
+    this.retirementTimer = setTimeout(() => {
+      this.current = withRetired(this.current, unexpired(this.current.retired, Date.now()));
+      this.scheduleRetirement();
+    }, Math.max(0, next - Date.now()) + 1);
+    this.retirementTimer.unref();
+  }
+
   async close(): Promise<void> {
     this.ready = false;
+    clearTimeout(this.retirementTimer);
     for (const server of this.servers) server.close();
     for (const socket of this.sockets) socket.destroy();
     await Promise.all(this.servers.map((server) => (server.listening ? once(server, "close") : Promise.resolve())));
