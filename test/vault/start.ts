@@ -1,4 +1,4 @@
-// Starts the real Vault server (built by build.sh) in dev mode on 127.0.0.1 for the test tiers:
+// Starts the real Vault server (built by build.sh) in dev mode for the test tiers (127.0.0.1 by default):
 // a random free port, a random root token, KV v2 at kv/, a file audit device, and a stop
 // function. Dev mode keeps everything in memory; nothing outlives stop().
 import { spawn, type ChildProcess } from "node:child_process";
@@ -15,7 +15,7 @@ import { waitFor } from "../support/wait.js";
 const here = dirname(fileURLToPath(import.meta.url));
 
 export interface VaultServer {
-  /** http://127.0.0.1:<port> */
+  /** http://<host>:<port> */
   readonly address: string;
   readonly rootToken: string;
   /** File the audit device writes one JSON record per request to. */
@@ -48,9 +48,9 @@ export async function vaultBinary(): Promise<string> {
   return cachedVaultPath();
 }
 
-async function freePort(): Promise<number> {
+async function freePort(host: string): Promise<number> {
   const server = createServer();
-  server.listen(0, "127.0.0.1");
+  server.listen(0, host);
   await once(server, "listening");
   const { port } = server.address() as { port: number };
   server.close();
@@ -58,15 +58,24 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startVault(): Promise<VaultServer> {
+export interface StartOptions {
+  /**
+   * Address to listen on: 127.0.0.1 unless pods must reach it (the e2e tier passes the local
+   * cluster's node address, which its pods route to).
+   */
+  readonly host?: string;
+}
+
+export async function startVault(options: StartOptions = {}): Promise<VaultServer> {
   const binary = await vaultBinary();
+  const host = options.host ?? "127.0.0.1";
   const rootToken = `root-${randomBytes(12).toString("hex")}`;
   const dir = await mkdtemp(join(tmpdir(), "agentbox-vault-"));
-  const port = await freePort();
-  const address = `http://127.0.0.1:${port}`;
+  const port = await freePort(host);
+  const address = `http://${host}:${port}`;
   const child: ChildProcess = spawn(
     binary,
-    ["server", "-dev", `-dev-root-token-id=${rootToken}`, `-dev-listen-address=127.0.0.1:${port}`, "-dev-no-store-token"],
+    ["server", "-dev", `-dev-root-token-id=${rootToken}`, `-dev-listen-address=${host}:${port}`, "-dev-no-store-token"],
     { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir, VAULT_ADDR: address }, stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";
