@@ -110,12 +110,6 @@ export function startLocalPty(options: LocalPtyOptions, size: TerminalSize): Ups
     onData(listener) {
       stdout.on("data", listener);
     },
-    pause() {
-      stdout.pause();
-    },
-    resume() {
-      stdout.resume();
-    },
     onEnd(listener) {
       if (ended) listener(ended);
       else endListeners.push(listener);

@@ -11,6 +11,7 @@ import {
   type FlowLimits,
   type FlowState,
 } from "./flow.js";
+import { ParseBacklog, type BacklogLimits } from "./parse-backlog.js";
 import { parseClientControl, type Role, type ServerControl } from "./protocol.js";
 import type { Screen, ScreenHost } from "./screen-host.js";
 import type { TerminalSize, Upstream, UpstreamEnd, UpstreamFactory } from "./upstream.js";
@@ -25,6 +26,8 @@ export interface SessionTerminalOptions {
   onActivity?: () => void;
   activityIntervalMs?: number;
   limits?: FlowLimits;
+  /** How far the headless terminal may fall behind the live stream (see parse-backlog.ts). */
+  backlog?: BacklogLimits;
   initialSize?: TerminalSize;
   scrollback?: number;
   pingIntervalMs?: number;
@@ -65,12 +68,11 @@ export interface ViewerStats {
 export interface TerminalStats {
   attaches: number;
   upstreamBytes: number;
+  /** Output the headless terminal skipped because it was too far behind (viewers got it all). */
+  screenSkippedBytes: number;
   viewers: ViewerStats[];
 }
 
-// The headless terminal parses asynchronously; past this many unparsed bytes we pause the upstream.
-const PARSE_HIGH = 4 << 20;
-const PARSE_LOW = 512 << 10;
 const BATCH_MAX = 64 << 10;
 
 const byteLength = (item: Item): number => (typeof item === "string" ? Buffer.byteLength(item) : item.length);
@@ -82,11 +84,10 @@ export class SessionTerminal {
   private readonly limits: FlowLimits;
   private readonly sleep: (ms: number) => Promise<void>;
   private upstream: Upstream | undefined;
-  private unparsed = 0;
+  private readonly backlog: ParseBacklog;
   private batch: Buffer[] = [];
   private batchBytes = 0;
   private flushScheduled = false;
-  private paused = false;
   private closed = false;
   private attaches = 0;
   private upstreamBytes = 0;
@@ -99,8 +100,9 @@ export class SessionTerminal {
     this.screen = options.screens.create({
       ...this.currentSize,
       scrollback: options.scrollback ?? 1000,
-      onParsed: (bytes) => this.parsed(bytes),
+      onParsed: (bytes) => this.toScreen(this.backlog.parsed(bytes)),
     });
+    this.backlog = new ParseBacklog(options.backlog);
     this.limits = options.limits ?? DEFAULT_FLOW_LIMITS;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.pingTimer = setInterval(() => this.ping(), options.pingIntervalMs ?? 5000);
@@ -147,6 +149,7 @@ export class SessionTerminal {
     return {
       attaches: this.attaches,
       upstreamBytes: this.upstreamBytes,
+      screenSkippedBytes: this.backlog.skipped,
       viewers: [...this.viewers].map((v) => ({
         role: v.role,
         inflight: v.flow.inflight,
@@ -160,6 +163,7 @@ export class SessionTerminal {
 
   /** The server's own view of the screen, serialized. */
   async snapshot(): Promise<string> {
+    this.catchUpScreen();
     return (await this.screen.snapshot()).data;
   }
 
@@ -197,7 +201,6 @@ export class SessionTerminal {
   private attach(upstream: Upstream): void {
     this.upstream = upstream;
     this.attaches++;
-    this.paused = false;
     upstream.onData((chunk) => this.fromUpstream(chunk));
     upstream.onEnd((end) => void this.onUpstreamEnd(upstream, end));
     // The program may have been resized while we were away.
@@ -262,21 +265,19 @@ export class SessionTerminal {
     const data = this.batch.length === 1 ? (this.batch[0] as Buffer) : Buffer.concat(this.batch, this.batchBytes);
     this.batch = [];
     this.batchBytes = 0;
-    this.unparsed += data.length;
-    this.screen.write(data);
-    if (!this.paused && this.unparsed > PARSE_HIGH) {
-      this.paused = true;
-      this.upstream?.pause();
-    }
+    // Viewers first: the screen is only for snapshots and never holds up the live stream.
     for (const viewer of this.viewers) this.offer(viewer, data);
+    this.toScreen(this.backlog.write(data));
   }
 
-  private parsed(bytes: number): void {
-    this.unparsed -= bytes;
-    if (this.paused && this.unparsed <= PARSE_LOW) {
-      this.paused = false;
-      this.upstream?.resume();
-    }
+  private toScreen(data: Buffer | undefined): void {
+    if (data && !this.closed) this.screen.write(data);
+  }
+
+  /** Output held back from the screen goes to it before a resize or snapshot is queued behind. */
+  private catchUpScreen(): void {
+    this.flushOutput();
+    this.toScreen(this.backlog.release());
   }
 
   private fromViewer(viewer: Viewer, data: RawData, isBinary: boolean): void {
@@ -293,7 +294,7 @@ export class SessionTerminal {
 
   private resize(size: TerminalSize): void {
     if (size.cols === this.currentSize.cols && size.rows === this.currentSize.rows) return;
-    this.flushOutput();
+    this.catchUpScreen();
     this.currentSize = size;
     this.upstream?.resize(size);
     // Applied at this point of the stream, so snapshots and live viewers agree on where it happened.
@@ -377,7 +378,7 @@ export class SessionTerminal {
     viewer.syncing = true;
     // Batched output reaches the screen before the snapshot is asked for, so the snapshot holds it
     // and this viewer must not also get it as bytes.
-    this.flushOutput();
+    this.catchUpScreen();
     viewer.syncBuffer = [];
     viewer.syncBytes = 0;
     viewer.syncOverflowed = false;

@@ -18,9 +18,6 @@ export interface Upstream {
   resize(size: TerminalSize): void;
   close(): void;
   onData(listener: (chunk: Buffer) => void): void;
-  /** Stop delivering data until resume(): the hub applies back-pressure when it cannot keep up. */
-  pause(): void;
-  resume(): void;
   /** Called once, when the stream has ended for any reason (including close()). */
   onEnd(listener: (end: UpstreamEnd) => void): void;
 }

@@ -47,6 +47,8 @@ export function terminalUpgradeHandler(deps: UpgradeDeps): UpgradeHandler {
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: 1 << 20,
+    // Compressing every output frame for every viewer costs more CPU than it saves on a LAN.
+    perMessageDeflate: false,
     // Never echo the bearer subprotocol back; only our protocol name is ever selected.
     handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
   });

@@ -14,6 +14,10 @@ const MB = 1 << 20;
 const THROUGHPUT_BYTES = Number(process.env.BENCH_BYTES ?? 50 * MB);
 const ECHO_SAMPLES = Number(process.env.BENCH_ECHO_SAMPLES ?? 200);
 const VIEWERS = Number(process.env.BENCH_VIEWERS ?? 50);
+// For profiling one part: BENCH_PARTS=throughput (comma-separated: throughput, echo, fanout).
+const PARTS = new Set((process.env.BENCH_PARTS ?? "throughput,echo,fanout").split(","));
+// Extra node flags for the session API process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
 const home = mkdtempSync(join(tmpdir(), "agentbox-bench-"));
 const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, TERM: "xterm-256color", PS1: "$ " };
 
@@ -22,6 +26,8 @@ interface Stream {
   write(text: string): void;
   onData(listener: (chunk: Buffer) => void): void;
   close(): void;
+  /** Snapshots received so far (session API only): a resync means the viewer skipped bytes. */
+  snapshots?: () => number;
 }
 
 async function viaApi(url: string, namespace: string, session: string): Promise<Stream> {
@@ -31,12 +37,14 @@ async function viaApi(url: string, namespace: string, session: string): Promise<
     ws.once("error", reject);
   });
   const listeners: Array<(chunk: Buffer) => void> = [];
+  let snapshots = 0;
   ws.on("message", (data: Buffer, isBinary) => {
     // After a resync the screen arrives as a snapshot: what it shows counts as received.
     const bytes = isBinary ? data : snapshotData(data);
+    if (!isBinary && bytes) snapshots++;
     if (bytes) for (const l of listeners) l(bytes);
   });
-  return { write: (t) => ws.send(Buffer.from(t)), onData: (l) => listeners.push(l), close: () => ws.close() };
+  return { write: (t) => ws.send(Buffer.from(t)), onData: (l) => listeners.push(l), close: () => ws.close(), snapshots: () => snapshots };
 }
 
 function snapshotData(text: Buffer): Buffer | undefined {
@@ -75,15 +83,17 @@ async function ready(stream: Stream): Promise<void> {
   await seen;
 }
 
-async function throughput(stream: Stream): Promise<{ mbPerSec: number; bytes: number; seconds: number }> {
+async function throughput(stream: Stream): Promise<{ mbPerSec: number; bytes: number; seconds: number; resyncs?: number }> {
   await ready(stream);
+  const snapshotsBefore = stream.snapshots?.();
   const line = "a".repeat(79);
   const end = waitFor(stream, "THROUGHPUT-2-END");
   const start = process.hrtime.bigint();
   stream.write(`yes ${line} | head -c ${THROUGHPUT_BYTES}; echo THROUGHPUT-$((1+1))-END\r`);
   const bytes = await end;
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  return { mbPerSec: bytes / MB / seconds, bytes, seconds };
+  const resyncs = snapshotsBefore === undefined ? undefined : (stream.snapshots?.() ?? 0) - snapshotsBefore;
+  return { mbPerSec: bytes / MB / seconds, bytes, seconds, ...(resyncs === undefined ? {} : { resyncs }) };
 }
 
 const percentile = (values: number[], p: number): number => {
@@ -185,7 +195,7 @@ interface Target {
 
 /** Starts the session API in its own process (see server-child.ts) and returns its URL. */
 async function serverProcess(mode: "local" | "cluster"): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "server-child.ts"), mode], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [...SERVER_NODE_ARGS, "--import", "tsx", join(import.meta.dirname, "server-child.ts"), mode], { stdio: ["ignore", "pipe", "inherit"] });
   for await (const line of createInterface({ input: child.stdout as NodeJS.ReadableStream })) {
     const { url } = JSON.parse(line) as { url: string };
     return { url, child };
@@ -271,10 +281,12 @@ async function main(): Promise<void> {
   try {
     const ref = target.direct();
     const api = await viaApi(target.url, target.namespace, target.session);
-    results.throughput = { reference: await throughput(ref), sessionApi: await throughput(api) };
-    results.echoIdle = { reference: await echo(ref, false), sessionApi: await echo(api, false) };
-    results.echoStreaming = { reference: await echo(ref, true), sessionApi: await echo(api, true) };
-    results.fanOut = await fanOut(target.url, target.namespace, target.session, api);
+    if (PARTS.has("throughput")) results.throughput = { reference: await throughput(ref), sessionApi: await throughput(api) };
+    if (PARTS.has("echo")) {
+      results.echoIdle = { reference: await echo(ref, false), sessionApi: await echo(api, false) };
+      results.echoStreaming = { reference: await echo(ref, true), sessionApi: await echo(api, true) };
+    }
+    if (PARTS.has("fanout")) results.fanOut = await fanOut(target.url, target.namespace, target.session, api);
     ref.close();
     api.close();
   } finally {
@@ -289,17 +301,17 @@ async function main(): Promise<void> {
 }
 
 function printTable(r: Record<string, unknown>): void {
-  const t = r.throughput as { reference: { mbPerSec: number }; sessionApi: { mbPerSec: number } };
-  const ei = r.echoIdle as { reference: { p50: number; p95: number }; sessionApi: { p50: number; p95: number } };
-  const es = r.echoStreaming as typeof ei;
-  const f = r.fanOut as { viewers: number; p50LagMs: number; maxLagMs: number; resyncs: number };
-  const rows = [
-    ["measure", String(r.reference), "through session API"],
-    [`throughput ${THROUGHPUT_BYTES / MB} MB`, `${t.reference.mbPerSec.toFixed(1)} MB/s`, `${t.sessionApi.mbPerSec.toFixed(1)} MB/s`],
-    ["echo p50 / p95, idle", `${ei.reference.p50.toFixed(2)} / ${ei.reference.p95.toFixed(2)} ms`, `${ei.sessionApi.p50.toFixed(2)} / ${ei.sessionApi.p95.toFixed(2)} ms`],
-    ["echo p50 / p95, streaming", `${es.reference.p50.toFixed(2)} / ${es.reference.p95.toFixed(2)} ms`, `${es.sessionApi.p50.toFixed(2)} / ${es.sessionApi.p95.toFixed(2)} ms`],
-    [`${f.viewers} viewers: worst lag p50 / max`, "-", `${f.p50LagMs.toFixed(0)} / ${f.maxLagMs.toFixed(0)} ms (${f.resyncs} resyncs)`],
-  ];
+  type Pair = { reference: { p50: number; p95: number }; sessionApi: { p50: number; p95: number } };
+  const t = r.throughput as { reference: { mbPerSec: number }; sessionApi: { mbPerSec: number; resyncs?: number } } | undefined;
+  const ei = r.echoIdle as Pair | undefined;
+  const es = r.echoStreaming as Pair | undefined;
+  const f = r.fanOut as { viewers: number; p50LagMs: number; maxLagMs: number; resyncs: number } | undefined;
+  const ms = (e: { p50: number; p95: number }): string => `${e.p50.toFixed(2)} / ${e.p95.toFixed(2)} ms`;
+  const rows = [["measure", String(r.reference), "through session API"]];
+  if (t) rows.push([`throughput ${THROUGHPUT_BYTES / MB} MB`, `${t.reference.mbPerSec.toFixed(1)} MB/s`, `${t.sessionApi.mbPerSec.toFixed(1)} MB/s (${t.sessionApi.resyncs ?? 0} resyncs)`]);
+  if (ei) rows.push(["echo p50 / p95, idle", ms(ei.reference), ms(ei.sessionApi)]);
+  if (es) rows.push(["echo p50 / p95, streaming", ms(es.reference), ms(es.sessionApi)]);
+  if (f) rows.push([`${f.viewers} viewers: worst lag p50 / max`, "-", `${f.p50LagMs.toFixed(0)} / ${f.maxLagMs.toFixed(0)} ms (${f.resyncs} resyncs)`]);
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((row) => (row[i] ?? "").length)));
   for (const row of rows) process.stdout.write(`| ${row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(" | ")} |\n`);
 }
