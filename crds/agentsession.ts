@@ -80,6 +80,7 @@ export const AgentSessionStatus = z
       .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] })
       .describe("conditions: Ready, PodScheduled, CredentialsResolved and TemplateResolved, with reasons documented in docs/api.md."),
     observedGeneration: z.int().min(0).optional().describe("observedGeneration: the spec generation the status reflects."),
+    mode: z.enum(["Interactive", "Batch"]).optional().describe("mode: the session's effective lifecycle mode, after its template and the default (Interactive) are applied."),
     podName: z.string().max(253).optional().describe("podName: the session's pod."),
     startTime: time("startTime: when the agent container started running (RFC 3339)."),
     completionTime: time("completionTime: when the session finished or expired (RFC 3339)."),

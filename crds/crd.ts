@@ -79,7 +79,7 @@ export function customResourceDefinitions(): CustomResourceDefinition[] {
       status: AgentSessionStatus,
       columns: [
         { name: "Phase", type: "string", jsonPath: ".status.phase", description: "Where the session is in its life." },
-        { name: "Mode", type: "string", jsonPath: ".spec.lifecycle.mode", description: "Interactive or Batch." },
+        { name: "Mode", type: "string", jsonPath: ".status.mode", description: "Interactive or Batch, after the template and the default." },
         { name: "Pod", type: "string", jsonPath: ".status.podName", description: "The session's pod." },
         { name: "Exit", type: "integer", jsonPath: ".status.exitCode", description: "The agent's exit code (Batch).", priority: 1 },
         { name: "Template", type: "string", jsonPath: ".spec.templateRef.name", description: "The AgentTemplate used.", priority: 1 },

@@ -6,7 +6,7 @@ import type { Clients } from "./kube.js";
 import type { OperatorMetrics } from "./metrics.js";
 import { MANAGED_BY, MANAGER, SESSION_LABEL } from "./names.js";
 import { WorkQueue } from "./queue.js";
-import { PermanentError, reconcile, type AppliedRecord, type Caches } from "./reconcile.js";
+import { PermanentError, reconcile, type AppliedRecord, type Caches, type Diagnosis } from "./reconcile.js";
 
 export interface ControllerOptions {
   clients: Clients;
@@ -35,6 +35,7 @@ export class Controller {
   private readonly pods: Watched<V1Pod>;
   private readonly synced = new Set<string>();
   private readonly applied = new Map<string, AppliedRecord>();
+  private readonly diagnoses = new Map<string, Diagnosis>();
   private readonly workersDone: Promise<void>[] = [];
   private resyncTimer: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -60,7 +61,10 @@ export class Controller {
       ),
     );
     const enqueue = (obj: KubernetesObject): void => this.queue.add(keyOf(obj));
-    this.sessions.on("delete", (s) => this.applied.delete(s.metadata?.uid ?? ""));
+    this.sessions.on("delete", (s) => {
+      this.applied.delete(s.metadata?.uid ?? "");
+      this.diagnoses.delete(s.metadata?.uid ?? "");
+    });
     for (const verb of ["add", "update", "delete"] as const) {
       this.sessions.on(verb, enqueue);
       this.templates.on(verb, (t) => this.enqueueUsersOf(t));
@@ -139,7 +143,7 @@ export class Controller {
       if (key === undefined) return;
       const end = this.o.metrics?.reconcileDuration.startTimer();
       try {
-        const r = await reconcile({ clients: this.o.clients, caches: this.caches(), platform: this.o.platform, log: this.o.log, applied: this.applied, reapplyAfterMs: this.o.resyncSeconds * 1000 }, key);
+        const r = await reconcile({ clients: this.o.clients, caches: this.caches(), platform: this.o.platform, log: this.o.log, applied: this.applied, diagnoses: this.diagnoses, reapplyAfterMs: this.o.resyncSeconds * 1000 }, key);
         this.queue.forget(key);
         if (r.requeueAfterMs !== undefined) this.queue.addAfter(key, r.requeueAfterMs);
         end?.({ result: "ok" });

@@ -4,6 +4,7 @@ import { REASONS, type Reason } from "../crds/conditions.js";
 import type { EffectiveSpec } from "../crds/merge.js";
 import { setCondition } from "./conditions.js";
 import { LAST_ACTIVITY, SPEC_HASH } from "./names.js";
+import { SIDECAR_REASONS, unresolvedCondition, type UnresolvedCredential } from "./sidecar-log.js";
 
 /** What the reconciler saw, gathered at the edge; `decide` turns it into what to do. */
 export interface Observed {
@@ -20,6 +21,10 @@ export interface Observed {
   conflict?: string;
   /** The pod-spec hash desired() computed, to tell a stale pod from a current one. */
   desiredHash?: string;
+  /** Credentials a sidecar that has not started says it cannot resolve (read from its log). */
+  sidecarUnresolved?: UnresolvedCredential[];
+  /** Set when the upstream-CA ConfigMap the pod mounts does not exist: what to do about it. */
+  upstreamCaMissing?: string;
   now: Date;
 }
 
@@ -38,6 +43,7 @@ export interface Decision {
 }
 
 const TERMINAL: readonly Phase[] = ["Succeeded", "Failed", "Expired"];
+const WARNINGS: ReadonlySet<Reason> = new Set<Reason>(["TemplateNotFound", "TemplateViolation", "PodConflict", "CredentialsUnavailable", "SidecarFailing", "UpstreamCANotFound", ...SIDECAR_REASONS]);
 
 interface Draft {
   phase: Phase;
@@ -69,6 +75,7 @@ export function decide(o: Observed): Decision {
     phase: draft.phase,
     conditions,
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    ...(o.spec ? { mode: o.spec.lifecycle?.mode ?? "Interactive" } : {}),
     ...(o.pod?.metadata?.name ? { podName: o.pod.metadata.name } : {}),
     ...(draft.startTime ?? prev.startTime ? { startTime: draft.startTime ?? prev.startTime } : {}),
     ...(draft.completionTime ?? prev.completionTime ? { completionTime: draft.completionTime ?? prev.completionTime } : {}),
@@ -77,14 +84,21 @@ export function decide(o: Observed): Decision {
     message: draft.message,
   };
   const changed = prev.phase !== draft.phase;
-  const warning = ["Failed", "Expired"].includes(draft.phase) || draft.reasons.some(([r]) => r === "TemplateNotFound" || r === "TemplateViolation" || r === "PodConflict" || r === "CredentialsUnavailable");
+  const warning = ["Failed", "Expired"].includes(draft.phase) || draft.reasons.some(([r]) => WARNINGS.has(r));
+  // A problem that appears without a phase change (the pod stays Starting) still gets an event.
+  const newProblem = draft.reasons.find(([r]) => WARNINGS.has(r) && !(prev.conditions ?? []).some((c) => c.reason === r));
+  const event: Decision["event"] = changed
+    ? { type: warning ? "Warning" : "Normal", reason: draft.phase, message: draft.message }
+    : newProblem
+      ? { type: "Warning", reason: newProblem[0], message: newProblem[1] }
+      : undefined;
   return {
     status,
     apply: draft.apply ?? false,
     deletePod: draft.deletePod ?? false,
     deleteSession: draft.deleteSession ?? false,
     ...(draft.requeueAfterMs !== undefined ? { requeueAfterMs: Math.max(0, draft.requeueAfterMs) } : {}),
-    ...(changed ? { event: { type: warning ? "Warning" : "Normal", reason: draft.phase, message: draft.message } } : {}),
+    ...(event ? { event } : {}),
   };
 }
 
@@ -122,7 +136,7 @@ function fromPod(o: Observed, pod: V1Pod, templateReason: [Reason, string]): Dra
   const stale = o.desiredHash !== undefined && pod.metadata?.annotations?.[SPEC_HASH] !== o.desiredHash;
   const agent = pod.status?.containerStatuses?.find((c) => c.name === "agent");
   const sidecar = pod.status?.initContainerStatuses?.find((c) => c.name === "sidecar");
-  const reasons: [Reason, string][] = [templateReason, scheduled(pod), credentials(sidecar)];
+  const reasons: [Reason, string][] = [templateReason, scheduled(pod), credentials(sidecar, o.sidecarUnresolved)];
   const terminated = agent?.state?.terminated;
   if (pod.metadata?.deletionTimestamp) {
     // A pod on its way out (replaced after a spec change, or deleted by someone) says nothing
@@ -151,7 +165,11 @@ function fromPod(o: Observed, pod: V1Pod, templateReason: [Reason, string]): Dra
     return { phase: "Running", message: "the agent is running", reasons: [...reasons, ["Running", ""]], apply: true, startTime: isoOf(running.startedAt) ?? o.now.toISOString() };
   }
   const unschedulable = reasons[1]![0] === "Unschedulable";
-  const msg = unschedulable ? reasons[1]![1] : waitingMessage(agent, sidecar);
+  if (!unschedulable && !sidecar?.started && o.upstreamCaMissing) {
+    return { phase: "Starting", message: o.upstreamCaMissing, reasons: [...reasons, ["UpstreamCANotFound", o.upstreamCaMissing]], apply: true };
+  }
+  const unresolved = (SIDECAR_REASONS as readonly string[]).includes(reasons[2]![0]);
+  const msg = unschedulable ? reasons[1]![1] : unresolved ? reasons[2]![1] : waitingMessage(agent, sidecar);
   return { phase: unschedulable ? "Pending" : "Starting", message: msg, reasons: [...reasons, ["Starting", msg]], apply: true };
 }
 
@@ -204,8 +222,12 @@ function scheduled(pod: V1Pod): [Reason, string] {
   return ["PodPending", "waiting for the scheduler"];
 }
 
-function credentials(sidecar: V1ContainerStatus | undefined): [Reason, string] {
+function credentials(sidecar: V1ContainerStatus | undefined, unresolved: readonly UnresolvedCredential[] | undefined): [Reason, string] {
   if (sidecar?.started) return ["SidecarStarted", ""];
+  if (unresolved && unresolved.length > 0) {
+    const c = unresolvedCondition(unresolved);
+    return [c.reason, c.message];
+  }
   const last = sidecar?.lastState?.terminated ?? sidecar?.state?.terminated;
   if (last || (sidecar?.restartCount ?? 0) > 0) {
     return ["SidecarFailing", `the sidecar exited${last ? ` with code ${last.exitCode}` : ""} before starting; check \`kubectl logs <pod> -c sidecar\` for the credential source it could not read`];

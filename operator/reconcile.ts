@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
-import type { KubernetesObject, V1Pod, V1Secret } from "@kubernetes/client-node";
+import type { KubernetesObject, V1ContainerStatus, V1Pod, V1Secret } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { AgentSession, AgentSessionStatus, GROUP, VERSION } from "../crds/agentsession.js";
 import { AgentTemplateSpec } from "../crds/agenttemplate.js";
@@ -9,6 +9,7 @@ import { desired, type DesiredObjects, type PlatformOptions } from "./desired.js
 import { apply, createIfAbsent, mergePatch, readOptional, statusOf, type Clients } from "./kube.js";
 import { names, SPEC_HASH } from "./names.js";
 import { ownership } from "./ownership.js";
+import { credentialsFromLog, shouldReadSidecarLog, SIDECAR_LOG_INTERVAL_MS, type UnresolvedCredential } from "./sidecar-log.js";
 import { ensureStubs } from "./stubs.js";
 
 /** An error retrying cannot fix (the object itself is wrong); it is reported, not requeued. */
@@ -32,6 +33,14 @@ export interface ReconcilerDeps {
   applied?: Map<string, AppliedRecord>;
   /** How long an applied record is trusted before objects are applied again (drift repair). */
   reapplyAfterMs?: number;
+  /** The last look at each session's not-yet-started sidecar, by session UID; bounds how often it is read. */
+  diagnoses?: Map<string, Diagnosis>;
+}
+
+export interface Diagnosis {
+  at: number;
+  sidecarUnresolved?: UnresolvedCredential[];
+  upstreamCaMissing?: string;
 }
 
 export interface AppliedRecord {
@@ -81,8 +90,66 @@ export async function reconcile(deps: ReconcilerDeps, key: string): Promise<Reco
     if (conflict) decision = decide({ ...observed.observed, conflict });
     else deps.applied?.set(uid, { generation: current.generation, hash, at: current.now });
   }
-  await act(deps, session, decision, observed.observed.pod?.metadata?.uid);
+  const pod = observed.observed.pod;
+  const waitingForSidecar = pod !== undefined && !sidecarStarted(pod) && (decision.status.phase === "Starting" || decision.status.phase === "Pending");
+  if (waitingForSidecar) {
+    // A pod stuck before its sidecar starts sends no further events: look again in a while.
+    const diagnosis = await diagnoseSidecar(deps, session, pod, now.getTime());
+    if (diagnosis.sidecarUnresolved || diagnosis.upstreamCaMissing) decision = decide({ ...observed.observed, ...diagnosis });
+    decision = { ...decision, requeueAfterMs: Math.min(decision.requeueAfterMs ?? Infinity, SIDECAR_LOG_INTERVAL_MS) };
+  } else {
+    deps.diagnoses?.delete(uid);
+  }
+  await act(deps, session, decision, pod?.metadata?.uid);
   return { ...(decision.requeueAfterMs !== undefined ? { requeueAfterMs: decision.requeueAfterMs } : {}), ...(decision.status.phase ? { phase: decision.status.phase } : {}) };
+}
+
+const sidecarStatus = (pod: V1Pod): V1ContainerStatus | undefined => pod.status?.initContainerStatuses?.find((c) => c.name === "sidecar");
+const sidecarStarted = (pod: V1Pod): boolean => sidecarStatus(pod)?.started === true;
+const timeMs = (t: Date | string | undefined): number | undefined => (t === undefined ? undefined : new Date(t).getTime());
+
+/**
+ * Why a pod's sidecar has not started, from what the sidecar logged about its credentials and
+ * whether the upstream-CA ConfigMap the pod mounts exists. Best effort and rate-limited (see
+ * shouldReadSidecarLog): between reads the last diagnosis stands; a failed read says nothing.
+ */
+async function diagnoseSidecar(deps: ReconcilerDeps, session: AgentSession, pod: V1Pod, nowMs: number): Promise<Omit<Diagnosis, "at">> {
+  const uid = session.metadata.uid ?? "";
+  const last = deps.diagnoses?.get(uid);
+  if (!shouldReadSidecarLog({ sidecarStarted: false, podCreatedMs: timeMs(pod.metadata?.creationTimestamp), lastReadMs: last?.at, nowMs })) {
+    return { ...(last?.sidecarUnresolved ? { sidecarUnresolved: last.sidecarUnresolved } : {}), ...(last?.upstreamCaMissing ? { upstreamCaMissing: last.upstreamCaMissing } : {}) };
+  }
+  const namespace = pod.metadata?.namespace ?? "default";
+  const [unresolved, caMissing] = await Promise.all([sidecarUnresolved(deps, namespace, pod), upstreamCaMissing(deps, namespace)]);
+  const diagnosis: Diagnosis = { at: nowMs, ...(unresolved ? { sidecarUnresolved: unresolved } : {}), ...(caMissing ? { upstreamCaMissing: caMissing } : {}) };
+  deps.diagnoses?.set(uid, diagnosis);
+  return diagnosis;
+}
+
+async function sidecarUnresolved(deps: ReconcilerDeps, namespace: string, pod: V1Pod): Promise<UnresolvedCredential[] | undefined> {
+  const state = sidecarStatus(pod)?.state;
+  // A container that never ran has no log to read (the API answers 400).
+  if (!state?.running && !state?.terminated) return undefined;
+  try {
+    const text = await deps.clients.core.readNamespacedPodLog({ name: pod.metadata?.name ?? "", namespace, container: "sidecar", tailLines: 50, limitBytes: 64 * 1024 });
+    const said = credentialsFromLog(String(text));
+    return said.state === "unresolved" ? said.unresolved : undefined;
+  } catch (e) {
+    deps.log.debug({ err: e, pod: `${namespace}/${pod.metadata?.name ?? ""}` }, "could not read the sidecar's log");
+    return undefined;
+  }
+}
+
+async function upstreamCaMissing(deps: ReconcilerDeps, namespace: string): Promise<string | undefined> {
+  const name = deps.platform.upstreamCaConfigMap;
+  if (!name) return undefined;
+  try {
+    await deps.clients.core.readNamespacedConfigMap({ name, namespace });
+    return undefined;
+  } catch (e) {
+    if (statusOf(e) !== 404) return undefined;
+    return `ConfigMap ${name} (key ca.crt) not found in namespace ${namespace}: the operator mounts it into every session's sidecar (chart value sessions.upstreamCaConfigMap, env AGENTBOX_UPSTREAM_CA_CONFIGMAP); create it there or unset the value`;
+  }
 }
 
 async function observe(deps: ReconcilerDeps, session: AgentSession, now: Date): Promise<{ observed: Observed; objects?: DesiredObjects }> {
