@@ -35,6 +35,8 @@ let upstream: Upstream;
 let dir: string;
 const running: RunningSidecar[] = [];
 const logs = new LogCapture();
+/** Every capture a sidecar of this file logged to, for the scan. */
+const captures: LogCapture[] = [logs];
 
 async function admin(sidecar: RunningSidecar, path: string): Promise<{ status: number; body: string }> {
   const port = sidecar.sidecar.addresses.admin?.port ?? 0;
@@ -42,12 +44,13 @@ async function admin(sidecar: RunningSidecar, path: string): Promise<{ status: n
   return { status: response.status, body: await response.text() };
 }
 
-async function start(config: SidecarConfigInput): Promise<RunningSidecar> {
+async function start(config: SidecarConfigInput, capture = logs): Promise<RunningSidecar> {
+  if (!captures.includes(capture)) captures.push(capture);
   const any = { host: "127.0.0.1", port: 0 };
   const sidecar = await createSidecar({
     config: parseSidecarConfig(config),
     resolver: testResolver,
-    logger: createLogger(logs),
+    logger: createLogger(capture),
     listen: { explicit: any, transparentTls: false, transparentHttp: false, admin: any },
     capturedPorts: { tls: upstream.port, http: upstream.port },
   });
@@ -166,6 +169,7 @@ describe("a Vault credential through the real sidecar (AppRole login)", { skip: 
 
 describe("credentials that do not resolve keep the sidecar unready (token auth)", { skip: vaultSkipReason }, () => {
   test("a denied policy and a missing path are named with their credential; the rest still works", async () => {
+    const own = new LogCapture();
     const sidecar = await start({
       egress: { allowPrivate: ["127.0.0.0/8"] },
       credentials: [
@@ -176,7 +180,7 @@ describe("credentials that do not resolve keep the sidecar unready (token auth)"
       caDir: await mkdtemp(join(tmpdir(), "agentbox-vault-ca-")),
       upstreamCaFile: upstream.caFile,
       vault: { address: vault.address, auth: { token: { file: join(dir, "token") } }, refreshSeconds: REFRESH_SECONDS, retry: { attempts: 2, initialDelayMs: 10, maxDelayMs: 10 } },
-    });
+    }, own);
     const readyz = await admin(sidecar, "/readyz");
     assert.equal(readyz.status, 503);
     assert.match(readyz.body, /credential "denied" PermissionDenied: permission denied reading kv\/other\/anthropic/);
@@ -198,6 +202,19 @@ describe("credentials that do not resolve keep the sidecar unready (token auth)"
     await vault.api("POST", "kv/data/agents/nothing-here", { data: { api_key: newValue() } });
     await vault.api("PUT", "sys/policies/acl/agents-read", { policy: 'path "kv/data/agents/*" { capabilities = ["read"] }\npath "kv/data/other/*" { capabilities = ["read"] }' });
     await waitFor("the sidecar to become ready", async () => ((await admin(sidecar, "/readyz")).status === 200 ? true : undefined), { timeoutMs: 15_000 });
+    // The lines the operator reads (contract with operator/sidecar-log.ts): the unresolved set once, then resolved.
+    const events = own.lines.flatMap((line) => {
+      const parsed = JSON.parse(line) as { event?: string; unresolved?: Array<{ credential: string; reason: string; message: string }> };
+      return parsed.event?.startsWith("credentials-") === true ? [parsed] : [];
+    });
+    assert.deepEqual(
+      events.map((event) => [event.event, event.unresolved?.map((entry) => `${entry.credential} ${entry.reason}`)]),
+      [
+        ["credentials-unresolved", ["denied PermissionDenied", "missing PathMissing"]],
+        ["credentials-resolved", undefined],
+      ],
+    );
+    assert.match(events[0]?.unresolved?.[0]?.message ?? "", /^permission denied reading kv\/other\/anthropic/);
   });
 
   test("an unreachable Vault is named as such", async () => {
@@ -215,7 +232,7 @@ describe("credentials that do not resolve keep the sidecar unready (token auth)"
 describe("no value anywhere (acceptance 3, integration half)", { skip: vaultSkipReason }, () => {
   test("sidecar logs, metrics, readiness, Vault's audit records and server output never carry a value", async () => {
     assert.ok(values.length >= 4, "the scans cover every value written");
-    for (const [index, line] of logs.lines.entries()) assert.equal(leaks(line), undefined, `log line ${index}: ${line.slice(0, 200)}`);
+    for (const [index, line] of captures.flatMap((capture) => capture.lines).entries()) assert.equal(leaks(line), undefined, `log line ${index}: ${line.slice(0, 200)}`);
     assert.ok(logs.lines.some((line) => line.includes("credential re-read from Vault")), "rotations were logged (by name)");
     for (const sidecar of running) {
       for (const path of ["/metrics", "/readyz", "/healthz"]) assert.equal(leaks((await admin(sidecar, path)).body), undefined, path);
