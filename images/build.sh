@@ -4,7 +4,7 @@
 # Each image is saved as a tar under /var/cache/agentbox/images for images/load.sh.
 #
 # usage: images/build.sh [pause|platform|agent-shell|claude-code|codex]...   (default: all)
-# Idempotent; run as root. Env: AGENTBOX_IMAGE_CACHE, AGENTBOX_DEBIAN_MIRROR, AGENTBOX_HOST_NODE,
+# Idempotent; run as root. Env: AGENTBOX_IMAGE_CACHE, AGENTBOX_BUNDLE=0 (platform: no esbuild bundles), AGENTBOX_DEBIAN_MIRROR, AGENTBOX_HOST_NODE,
 # AGENTBOX_BASES=pull (with a registry: pull the official base images instead of making them).
 set -euo pipefail
 
