@@ -7,6 +7,7 @@ import type { CertificateAuthority } from "./ca.js";
 import type { Destination } from "./destination.js";
 import type { PolicyState } from "./state.js";
 import type { SidecarMetrics } from "./telemetry.js";
+import type { TlsSessionCache } from "./tls-sessions.js";
 import type { ResolvedAddress, Resolver } from "./upstream.js";
 
 export interface Limits {
@@ -37,6 +38,7 @@ export interface Runtime {
   readonly logger: Logger;
   readonly metrics: SidecarMetrics;
   readonly limits: Limits;
+  readonly upstreamSessions: TlsSessionCache;
 }
 
 export interface ConnectionContext {

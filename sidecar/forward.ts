@@ -1,15 +1,16 @@
 // The one request pipeline every listener feeds: verify the destination, apply the policy,
 // swap stubs, forward to the upstream on the checked address, scrub what comes back, audit.
 import { request as httpRequest, type ClientRequest, type IncomingMessage, type ServerResponse } from "node:http";
-import { request as httpsRequest } from "node:https";
+import { request as httpsRequest, type RequestOptions as HttpsRequestOptions } from "node:https";
 import { isIP } from "node:net";
+import type { TLSSocket } from "node:tls";
 import { pipeline, type Duplex, type Readable, type Writable } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import { agentFor, type ConnectionContext, type Runtime } from "./context.js";
 import { verifyDestination, type Destination } from "./destination.js";
 import { asProxyError, ProxyError, statusFor } from "./errors.js";
-import { endToEndHeaders, framingProblem, headerList, headerObject, type HeaderList } from "./http-framing.js";
-import { replaceAll, StreamReplacer, type Replacement } from "./scrub.js";
+import { endToEndHeaders, flatHeaders, framingProblem, headerList, type HeaderList } from "./http-framing.js";
+import { replaceAllInString, StreamReplacer, type Replacement } from "./scrub.js";
 import type { PolicyState } from "./state.js";
 import { ReplaceTransform } from "./streams.js";
 import { substituteHeaders } from "./substitute.js";
@@ -32,12 +33,16 @@ export function planRequest(runtime: Runtime, context: ConnectionContext, reques
   const problem = framingProblem(raw);
   if (problem !== undefined) throw new ProxyError("bad-request", problem);
   const { absolute, path } = splitTarget(context, request.url ?? "");
-  const hosts = raw.filter(([name]) => name === "host");
-  if (hosts.length > 1) throw new ProxyError("bad-request", "the request has more than one Host header");
+  let host: string | undefined;
+  for (const [name, value] of raw) {
+    if (name !== "host") continue;
+    if (host !== undefined) throw new ProxyError("bad-request", "the request has more than one Host header");
+    host = value;
+  }
   const destination = verifyDestination({
     connect: context.connect,
     sni: context.sni,
-    host: hosts[0]?.[1],
+    host,
     absolute,
     defaultPort: context.destination?.port ?? context.defaultPort,
   });
@@ -54,7 +59,7 @@ export function planRequest(runtime: Runtime, context: ConnectionContext, reques
     credentials: policy.credentials,
   });
   let headers = substituted.headers;
-  if (hosts.length === 0) headers.push(["host", absolute ?? destination.host]);
+  if (host === undefined) headers.push(["host", absolute ?? destination.host]);
   const bound = context.tls && policy.intercepts(destination.host);
   if (bound) headers = [...headers.filter(([name]) => name !== "accept-encoding"), ["accept-encoding", "identity"]];
   const encoded = headers.some(([name, value]) => name === "content-encoding" && value.trim().toLowerCase() !== "identity");
@@ -132,8 +137,6 @@ async function resolveFor(runtime: Runtime, context: ConnectionContext, plan: Pl
   return resolveAllowed(plan.destination.host, runtime.resolver, plan.state.policy.allowedAddresses);
 }
 
-type Stage = NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream;
-
 interface Exchange {
   request: IncomingMessage;
   response: ServerResponse;
@@ -149,13 +152,25 @@ export function upstreamRequest(runtime: Runtime, context: ConnectionContext, pl
     port,
     method,
     path: plan.path,
-    headers: headerObject(plan.headers),
+    headers: flatHeaders(plan.headers),
     setHost: false,
     lookup: fixedLookup(resolved),
     ...(agent ? { agent: agentFor(context) } : { agent: false as const }),
     ...(context.tls ? { servername: isIP(host) === 0 ? host : undefined, secureContext: plan.state.upstreamTls, rejectUnauthorized: true, ALPNProtocols: ["http/1.1"] } : {}),
   };
-  const upstream = context.tls ? httpsRequest(options) : httpRequest(options);
+  if (!context.tls) return withTimeout(runtime, httpRequest(options), host);
+  const sessionKey = `${host}:${port}`;
+  const roots = plan.state.upstreamTls;
+  // `session` reaches tls.connect for a new socket (the agent passes options through); the
+  // https typings leave it out.
+  const withSession: HttpsRequestOptions & { session?: Buffer | undefined } = { ...options, session: runtime.upstreamSessions.get(roots, sessionKey) };
+  const upstream = httpsRequest(withSession);
+  upstream.once("socket", (socket: TLSSocket) => runtime.upstreamSessions.watch(socket, roots, sessionKey));
+  return withTimeout(runtime, upstream, host);
+}
+
+/** Bounds the upstream's silence. */
+function withTimeout(runtime: Runtime, upstream: ClientRequest, host: string): ClientRequest {
   upstream.setTimeout(runtime.limits.idleTimeoutMs, () => upstream.destroy(new ProxyError("timeout", `${host} went silent`)));
   return upstream;
 }
@@ -165,17 +180,15 @@ function forward(runtime: Runtime, context: ConnectionContext, exchange: Exchang
   const method = request.method ?? "GET";
   return new Promise<void>((resolve, reject) => {
     const upstream = upstreamRequest(runtime, context, plan, exchange.resolved, method, true);
-    let bytesIn = 0;
-    let bytesOut = 0;
-    request.on("data", (chunk: Buffer) => (bytesIn += chunk.length));
+    let inbound: Counted = { bytes: 0 };
     upstream.once("error", (error) => {
       if (!response.headersSent) reject(error);
       else response.destroy();
     });
     upstream.once("response", (incoming) => {
-      incoming.on("data", (chunk: Buffer) => (bytesOut += chunk.length));
+      let outbound: Counted;
       try {
-        relayResponse(plan, method, incoming, response);
+        outbound = relayResponse(plan, method, incoming, response);
       } catch (error) {
         incoming.destroy();
         reject(error);
@@ -193,15 +206,15 @@ function forward(runtime: Runtime, context: ConnectionContext, exchange: Exchang
             method,
             path: pathOnly(plan.path),
             status: incoming.statusCode ?? 0,
-            bytesIn,
-            bytesOut,
+            bytesIn: inbound.bytes,
+            bytesOut: outbound.bytes,
             durationMs: Math.round((performance.now() - exchange.started) * 1000) / 1000,
           });
         }
       });
       resolve();
     });
-    relayBody(request, upstream, plan.bodyReplacements.length > 0 ? new StreamReplacer(plan.bodyReplacements) : undefined, { keepSourceOnClose: true });
+    inbound = relayBody(request, upstream, plan.bodyReplacements.length > 0 ? new StreamReplacer(plan.bodyReplacements) : undefined, { keepSourceOnClose: true });
   });
 }
 
@@ -212,13 +225,18 @@ const DECODERS: Record<string, () => Duplex> = {
   br: createBrotliDecompress,
 };
 
-function relayResponse(plan: Plan, method: string, incoming: IncomingMessage, response: ServerResponse): void {
+/** Bytes read from a source so far (for the audit record). */
+interface Counted {
+  bytes: number;
+}
+
+function relayResponse(plan: Plan, method: string, incoming: IncomingMessage, response: ServerResponse): Counted {
   let headers = endToEndHeaders(headerList(incoming.rawHeaders));
   const stages: Duplex[] = [];
   const hasBody = method !== "HEAD" && incoming.statusCode !== 204 && incoming.statusCode !== 304;
   if (plan.bound) {
     const forms = plan.state.scrubForms;
-    headers = headers.map(([name, value]) => [name, replaceAll(Buffer.from(value, "latin1"), forms).toString("latin1")]);
+    headers = headers.map(([name, value]) => [name, replaceAllInString(value, forms)]);
     const encoding = headers.find(([name]) => name === "content-encoding")?.[1].trim().toLowerCase();
     let lengthChanges = !plan.state.scrubKeepsLength;
     if (encoding !== undefined && encoding !== "identity") {
@@ -230,19 +248,19 @@ function relayResponse(plan: Plan, method: string, incoming: IncomingMessage, re
     }
     if (lengthChanges && hasBody) headers = headers.filter(([name]) => name !== "content-length");
   }
-  response.writeHead(incoming.statusCode ?? 502, incoming.statusMessage, headerObject(headers));
+  response.writeHead(incoming.statusCode ?? 502, incoming.statusMessage, flatHeaders(headers));
   // Streamed responses (SSE) must reach the client as they come, starting with the head.
   if (!headers.some(([name]) => name === "content-length")) response.flushHeaders();
   const replacer = plan.bound && hasBody ? new StreamReplacer(plan.state.scrubForms) : undefined;
-  if (stages.length === 0) {
-    relayBody(incoming, response, replacer);
-    return;
-  }
+  if (stages.length === 0) return relayBody(incoming, response, replacer);
+  const counted = { bytes: 0 };
+  incoming.on("data", (chunk: Buffer) => (counted.bytes += chunk.length));
   // Compressed: decode first (rare, since upstreams are asked for identity).
   if (replacer !== undefined) stages.push(new ReplaceTransform(plan.state.scrubForms));
   pipeline([incoming, ...stages, response], () => {
     // Either side closing early ends the exchange; the error, if any, is the socket's to report.
   });
+  return counted;
 }
 
 /**
@@ -250,8 +268,10 @@ function relayResponse(plan: Plan, method: string, incoming: IncomingMessage, re
  * failing or closing early tears down the other. Lighter than a pipeline with a Transform,
  * which matters on the per-request path.
  */
-function relayBody(source: Readable, target: Writable, replacer: StreamReplacer | undefined, options: { keepSourceOnClose?: boolean } = {}): void {
+function relayBody(source: Readable, target: Writable, replacer: StreamReplacer | undefined, options: { keepSourceOnClose?: boolean } = {}): Counted {
+  const counted = { bytes: 0 };
   source.on("data", (chunk: Buffer) => {
+    counted.bytes += chunk.length;
     const out = replacer === undefined ? chunk : replacer.push(chunk);
     if (out.length > 0 && !target.write(out)) source.pause();
   });
@@ -272,6 +292,7 @@ function relayBody(source: Readable, target: Writable, replacer: StreamReplacer 
       source.destroy();
     }
   });
+  return counted;
 }
 
 /** Writes a ProxyError as a response a person can act on; never includes a value. */

@@ -27,42 +27,57 @@ export function headerList(rawHeaders: readonly string[]): HeaderList {
 
 /**
  * Drops hop-by-hop headers and any header the Connection header names. With `upgrade`, keeps
- * `Connection: upgrade` and `Upgrade` so a WebSocket handshake can pass.
+ * `Connection: upgrade` and `Upgrade` so a WebSocket handshake can pass. Single pass in the
+ * common case (no Connection header naming others): it runs twice per proxied request.
  */
 export function endToEndHeaders(headers: HeaderList, options: { upgrade?: boolean } = {}): HeaderList {
-  const named = new Set(
-    headers
-      .filter(([name]) => name === "connection")
-      .flatMap(([, value]) => value.split(","))
-      .map((token) => token.trim().toLowerCase())
-      .filter((token) => token !== "" && token !== "upgrade"),
-  );
-  const kept = headers.filter(([name]) => !HOP_BY_HOP.has(name) && !named.has(name));
-  if (options.upgrade === true) {
-    const upgrade = headers.find(([name]) => name === "upgrade");
-    if (upgrade !== undefined) kept.push(["connection", "upgrade"], ["upgrade", upgrade[1]]);
+  let named: Set<string> | undefined;
+  let upgrade: string | undefined;
+  for (const [name, value] of headers) {
+    if (name === "connection") {
+      for (const token of value.split(",")) {
+        const lower = token.trim().toLowerCase();
+        if (lower !== "" && lower !== "upgrade") (named ??= new Set()).add(lower);
+      }
+    } else if (name === "upgrade" && upgrade === undefined) {
+      upgrade = value;
+    }
   }
+  const kept: HeaderList = [];
+  for (const header of headers) {
+    if (!HOP_BY_HOP.has(header[0]) && named?.has(header[0]) !== true) kept.push(header);
+  }
+  if (options.upgrade === true && upgrade !== undefined) kept.push(["connection", "upgrade"], ["upgrade", upgrade]);
   return kept;
 }
 
+const DECIMAL = /^[0-9]{1,15}$/;
+
 /** Why a request's framing is refused, or undefined when it is unambiguous. */
 export function framingProblem(headers: HeaderList): string | undefined {
-  const lengths = headers.filter(([name]) => name === "content-length").map(([, value]) => value.trim());
-  const encodings = headers.filter(([name]) => name === "transfer-encoding").map(([, value]) => value.trim().toLowerCase());
-  if (lengths.length > 0 && encodings.length > 0) return "a request may not carry both Content-Length and Transfer-Encoding";
-  if (encodings.length > 1 || (encodings.length === 1 && encodings[0] !== "chunked")) return 'the only Transfer-Encoding accepted is "chunked"';
-  if (new Set(lengths).size > 1 || lengths.some((value) => !/^[0-9]{1,15}$/.test(value))) return "the Content-Length is invalid";
+  let length: string | undefined;
+  let encodings = 0;
+  let chunkedOnly = true;
+  let lengthProblem = false;
+  for (const [name, value] of headers) {
+    if (name === "content-length") {
+      const trimmed = value.trim();
+      if ((length !== undefined && length !== trimmed) || !DECIMAL.test(trimmed)) lengthProblem = true;
+      length = trimmed;
+    } else if (name === "transfer-encoding") {
+      encodings += 1;
+      if (value.trim().toLowerCase() !== "chunked") chunkedOnly = false;
+    }
+  }
+  if (length !== undefined && encodings > 0) return "a request may not carry both Content-Length and Transfer-Encoding";
+  if (encodings > 1 || !chunkedOnly) return 'the only Transfer-Encoding accepted is "chunked"';
+  if (lengthProblem) return "the Content-Length is invalid";
   return undefined;
 }
 
-/** Headers as the object Node's http APIs take, repeated names becoming arrays. */
-export function headerObject(headers: HeaderList): Record<string, string | string[]> {
-  const object: Record<string, string | string[]> = {};
-  for (const [name, value] of headers) {
-    const existing = object[name];
-    if (existing === undefined) object[name] = value;
-    else if (Array.isArray(existing)) existing.push(value);
-    else object[name] = [existing, value];
-  }
-  return object;
+/** Headers in the flat [name, value, name, value, …] form Node's http APIs take as is. */
+export function flatHeaders(headers: HeaderList): string[] {
+  const flat: string[] = [];
+  for (const [name, value] of headers) flat.push(name, value);
+  return flat;
 }

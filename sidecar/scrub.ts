@@ -4,6 +4,8 @@
 
 export type Replacement = readonly [from: Buffer, to: Buffer];
 
+const EMPTY = Buffer.alloc(0);
+
 /**
  * The forms of `secret` a response could reflect, each paired with the same form of `stub`:
  * raw, base64 / base64url (at all three byte alignments, so a value inside a larger encoded
@@ -70,6 +72,22 @@ function jsonEscapeAll(value: string): string {
   return value.replace(/[^A-Za-z0-9]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
+const patternStrings = new WeakMap<readonly Replacement[], ReadonlyArray<readonly [string, string]>>();
+
+/**
+ * Replaces every pattern in a latin1 string (a header value). Checks with string search first,
+ * so the common value that holds no pattern costs no Buffer at all.
+ */
+export function replaceAllInString(value: string, replacements: readonly Replacement[]): string {
+  let patterns = patternStrings.get(replacements);
+  if (patterns === undefined) {
+    patterns = replacements.map(([from, to]) => [from.toString("latin1"), to.toString("latin1")] as const);
+    patternStrings.set(replacements, patterns);
+  }
+  if (!patterns.some(([from]) => value.includes(from))) return value;
+  return replaceAll(Buffer.from(value, "latin1"), replacements).toString("latin1");
+}
+
 /** Replaces every pattern in one complete buffer. */
 export function replaceAll(input: Buffer, replacements: readonly Replacement[]): Buffer {
   return replaceUpTo(input, replacements, false).out;
@@ -87,9 +105,11 @@ function replaceUpTo(input: Buffer, replacements: readonly Replacement[], holdTa
     const hold = holdTail ? pendingStart(input, position, replacements) : input.length;
     const [index, chosen] = earliestMatch(input, position, replacements);
     if (chosen === undefined || index >= hold) {
-      if (parts.length === 0 && hold === input.length) return { out: input, held: Buffer.alloc(0) };
+      const held = hold === input.length ? EMPTY : Buffer.from(input.subarray(hold));
+      // No match at all: pass the input on without copying it.
+      if (parts.length === 0) return { out: hold === input.length ? input : input.subarray(0, hold), held };
       parts.push(input.subarray(position, hold));
-      return { out: Buffer.concat(parts), held: Buffer.from(input.subarray(hold)) };
+      return { out: Buffer.concat(parts), held };
     }
     parts.push(input.subarray(position, index), chosen[1]);
     position = index + chosen[0].length;
@@ -133,7 +153,7 @@ function pendingStart(input: Buffer, from: number, replacements: readonly Replac
  * held, so a chunk ending in anything else (an SSE event's blank line) flows out at once.
  */
 export class StreamReplacer {
-  private held: Buffer = Buffer.alloc(0);
+  private held: Buffer = EMPTY;
   private readonly replacements: readonly Replacement[];
 
   constructor(replacements: readonly Replacement[]) {
@@ -149,7 +169,7 @@ export class StreamReplacer {
 
   end(): Buffer {
     const rest = replaceAll(this.held, this.replacements);
-    this.held = Buffer.alloc(0);
+    this.held = EMPTY;
     return rest;
   }
 }

@@ -16,6 +16,7 @@ import type { Policy } from "./policy.js";
 import type { SecretReader } from "./secrets.js";
 import { buildState, unexpired, withRetired, type PolicyState } from "./state.js";
 import { createLogger, SidecarMetrics } from "./telemetry.js";
+import { TlsSessionCache } from "./tls-sessions.js";
 import { handleTlsStream } from "./tls-stream.js";
 import { handleUpgrade, writeRefusal } from "./upgrade.js";
 import { systemResolver, type Resolver } from "./upstream.js";
@@ -73,6 +74,7 @@ export class Sidecar {
       logger,
       metrics: this.metrics,
       limits: { ...DEFAULT_LIMITS, ...options.limits },
+      upstreamSessions: new TlsSessionCache(),
     };
     this.inner = this.httpServer();
   }
@@ -166,10 +168,10 @@ export class Sidecar {
   private track(server: Server | NetServer): void {
     server.on("connection", (socket: Socket) => {
       this.sockets.add(socket);
-      this.metrics.connections.inc();
+      this.metrics.connections.inc({});
       socket.once("close", () => {
         this.sockets.delete(socket);
-        this.metrics.connections.dec();
+        this.metrics.connections.dec({});
       });
     });
   }
@@ -246,8 +248,8 @@ export class Sidecar {
       const ready = this.ready && waiting === undefined;
       response.writeHead(ready ? 200 : 503, { "content-type": "text/plain" }).end(ready ? "ready\n" : `not ready${waiting === undefined ? "" : `:\n${waiting}`}\n`);
     } else if (path === "/metrics") {
-      this.metrics.registry.metrics().then(
-        (text) => response.writeHead(200, { "content-type": this.metrics.registry.contentType }).end(text),
+      this.metrics.render().then(
+        (text) => response.writeHead(200, { "content-type": SidecarMetrics.contentType }).end(text),
         () => sendError(response, new ProxyError("upstream", "metrics unavailable")),
       );
     } else {

@@ -68,7 +68,7 @@ export async function startUpstream(): Promise<Upstream> {
     request.on("end", () => {
       const body = Buffer.concat(chunks).toString("latin1");
       seen.push({ method: request.method ?? "", url: request.url ?? "", headers: request.headers, body });
-      route(request, response, body, port, () => held);
+      route(request, response, body, port, () => held, seen[0]);
     });
   });
   const wss = new WebSocketServer({ server });
@@ -98,15 +98,18 @@ export async function startUpstream(): Promise<Upstream> {
   };
 }
 
-function route(request: IncomingMessage, response: import("node:http").ServerResponse, body: string, port: number, held: () => Promise<void>): void {
+function route(request: IncomingMessage, response: import("node:http").ServerResponse, body: string, port: number, held: () => Promise<void>, first: SeenRequest | undefined): void {
   const url = new URL(request.url ?? "/", "https://x");
-  const auth = request.headers["x-api-key"] ?? request.headers.authorization ?? "";
+  // /cached answers with the credential of the first request ever seen, like a stale cache.
+  const source = url.pathname === "/cached" ? (first?.headers ?? {}) : request.headers;
+  const auth = source["x-api-key"] ?? source.authorization ?? "";
   const value = Array.isArray(auth) ? auth.join(",") : auth;
   switch (url.pathname) {
     case "/echo":
       response.writeHead(200, { "content-type": "application/json" });
       response.end(JSON.stringify({ method: request.method, headers: request.headers, body }));
       return;
+    case "/cached":
     case "/reflect": {
       // Reflects the credential in four encodings, split into one-byte-overlapping chunks.
       const text = [value, Buffer.from(value).toString("base64"), encodeURIComponent(value), JSON.stringify(value)].join("\n");
