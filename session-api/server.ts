@@ -8,6 +8,7 @@ import { createApp } from "./http/app.js";
 import type { AgentSession, SessionStore } from "./store/store.js";
 import { TerminalHub, type HubDefaults } from "./terminal/hub.js";
 import type { UpstreamFactory } from "./terminal/upstream.js";
+import { targetState } from "./terminal/flow.js";
 import { terminalUpgradeHandler } from "./ws/terminal-upgrade.js";
 import { mountWebUi } from "./web/serve.js";
 
@@ -32,7 +33,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const ALIVE = new Set(["Running", "Starting"]);
 
 export async function startServer(deps: ServerDeps, port: number, host = "127.0.0.1"): Promise<RunningServer> {
   const hub = new TerminalHub({ ...deps.hub, log: deps.log });
@@ -60,7 +60,7 @@ export async function startServer(deps: ServerDeps, port: number, host = "127.0.
       if (kind === "shell" && deps.shellFor) {
         const shellFor = deps.shellFor;
         // A private terminal: never re-opened when the shell exits, gone when its one viewer leaves.
-        hub.join(`${namespace}/${name}#shell-${randomUUID()}`, () => ({ connect: shellFor(session), isAlive: () => Promise.resolve(false), onActivity: recordActivity, lingerMs: 0 }), ws, role);
+        hub.join(`${namespace}/${name}#shell-${randomUUID()}`, () => ({ connect: shellFor(session), state: () => Promise.resolve("gone"), onActivity: recordActivity, lingerMs: 0 }), ws, role);
         return;
       }
       hub.join(
@@ -72,7 +72,11 @@ export async function startServer(deps: ServerDeps, port: number, host = "127.0.
             if (!current) throw new Error(`session ${namespace}/${name} is gone`);
             return deps.upstreamFor(current)(size);
           },
-          isAlive: async () => ALIVE.has((await deps.store.getSession(namespace, name))?.status?.phase ?? ""),
+          state: async () => {
+            const current = await deps.store.getSession(namespace, name);
+            // No status yet: the operator has not got to it, so it is as good as Pending.
+            return current ? targetState(current.status?.phase ?? "Pending") : "gone";
+          },
           onActivity: recordActivity,
         }),
         ws,

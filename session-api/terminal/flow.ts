@@ -50,7 +50,32 @@ export function shouldRecordActivity(lastRecordedMs: number | undefined, nowMs: 
   return lastRecordedMs === undefined || nowMs - lastRecordedMs >= intervalMs;
 }
 
-/** Delay before re-attach attempt `attempt` (0-based): exponential, capped. */
-export function reattachDelayMs(attempt: number, baseMs = 250, capMs = 10_000): number {
-  return Math.min(capMs, baseMs * 2 ** Math.min(attempt, 16));
+/** Where the session behind a terminal is: attachable now, soon, or never again. */
+export type TargetState = "running" | "starting" | "gone";
+
+/** Where a session's terminal target is, from the session's phase: Pending and Starting pods will run. */
+export function targetState(phase: string | undefined): TargetState {
+  if (phase === "Running") return "running";
+  return phase === "Pending" || phase === "Starting" ? "starting" : "gone";
+}
+
+export interface ReattachPolicy {
+  baseMs: number;
+  /** While the pod starts, attempts stay this close: its container may run any moment. */
+  startingCapMs: number;
+  /** A running pod that refuses attaches is in trouble: back off further. */
+  runningCapMs: number;
+}
+
+export const DEFAULT_REATTACH: ReattachPolicy = { baseMs: 250, startingCapMs: 500, runningCapMs: 10_000 };
+
+/**
+ * Delay before the next attach attempt. `attempt` counts failures since the session's state last
+ * changed (0-based), so a pod that has just become Running is tried at once however long it took
+ * to start, and the exponential backoff only builds up while the state stays the same.
+ */
+export function reattachDelayMs(attempt: number, state: Exclude<TargetState, "gone">, policy: ReattachPolicy = DEFAULT_REATTACH): number {
+  if (state === "running" && attempt === 0) return 0;
+  const cap = state === "starting" ? policy.startingCapMs : policy.runningCapMs;
+  return Math.min(cap, policy.baseMs * 2 ** Math.min(attempt, 16));
 }

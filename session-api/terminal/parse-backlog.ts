@@ -1,8 +1,10 @@
 // What reaches the headless terminal, and when. The headless terminal only serves snapshots, and
 // it parses slower than a busy program writes (about 8 MB/s on a loaded core), so it must never
 // hold back the live stream to viewers nor make memory grow without bound. While the parser is
-// more than `highBytes` behind, output is held here and only its last `tailBytes` are kept; when
-// the parser catches up, that tail is fed to it, cut at a line start.
+// more than `highBytes` behind, output is held here and only its last `tailBytes` are kept; that
+// tail is fed to it, cut at a line start, when a snapshot or resize needs it or, once the parser
+// has caught up, at most once per `releaseIntervalMs`, so that during a flood parsing takes a
+// small share of a CPU that the live stream needs more.
 //
 // The trade: after a flood, a snapshot is built from the flood's tail rather than every byte.
 // For the output that floods (line-oriented dumps, logs, `cat`), a tail longer than the screen
@@ -16,9 +18,11 @@ export interface BacklogLimits {
   highBytes: number;
   /** Held output beyond this many trailing bytes is dropped. */
   tailBytes: number;
+  /** Least time between two releases of held output that nothing asked for. */
+  releaseIntervalMs: number;
 }
 
-export const DEFAULT_BACKLOG_LIMITS: BacklogLimits = { highBytes: 2 << 20, tailBytes: 512 << 10 };
+export const DEFAULT_BACKLOG_LIMITS: BacklogLimits = { highBytes: 1 << 20, tailBytes: 512 << 10, releaseIntervalMs: 1000 };
 
 // CAN aborts any escape sequence the parser was in the middle of when bytes were dropped.
 const CANCEL = Buffer.from([0x18]);
@@ -29,10 +33,14 @@ export class ParseBacklog {
   private held: Buffer[] = [];
   private heldBytes = 0;
   private droppedSinceRelease = 0;
+  private lastRelease = -Infinity;
   /** Bytes never parsed because the parser was too far behind; for stats. */
   skipped = 0;
 
-  constructor(private readonly limits: BacklogLimits = DEFAULT_BACKLOG_LIMITS) {}
+  constructor(
+    private readonly limits: BacklogLimits = DEFAULT_BACKLOG_LIMITS,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** New output: returns what to post to the parser now, or undefined when it is held. */
   write(chunk: Buffer): Buffer | undefined {
@@ -41,13 +49,13 @@ export class ParseBacklog {
       return chunk;
     }
     this.hold(chunk);
-    return undefined;
+    return this.releaseIfDue();
   }
 
-  /** The parser reports `bytes` parsed: returns held output to post once it has caught up. */
+  /** The parser reports `bytes` parsed: returns held output to post if it is due. */
   parsed(bytes: number): Buffer | undefined {
     this.unparsed = Math.max(0, this.unparsed - bytes);
-    return this.unparsed <= this.limits.highBytes / 2 ? this.release() : undefined;
+    return this.releaseIfDue();
   }
 
   /**
@@ -66,7 +74,13 @@ export class ParseBacklog {
     this.heldBytes = 0;
     this.droppedSinceRelease = 0;
     this.unparsed += data.length;
+    this.lastRelease = this.now();
     return data;
+  }
+
+  private releaseIfDue(): Buffer | undefined {
+    const caughtUp = this.unparsed <= this.limits.highBytes / 2;
+    return caughtUp && this.now() - this.lastRelease >= this.limits.releaseIntervalMs ? this.release() : undefined;
   }
 
   private hold(chunk: Buffer): void {

@@ -10,6 +10,7 @@ import {
   shouldRecordActivity,
   type FlowLimits,
   type FlowState,
+  type TargetState,
 } from "./flow.js";
 import { ParseBacklog, type BacklogLimits } from "./parse-backlog.js";
 import { parseClientControl, type Role, type ServerControl } from "./protocol.js";
@@ -20,8 +21,11 @@ export interface SessionTerminalOptions {
   /** Where the headless terminal holding the screen lives (a worker thread). */
   screens: ScreenHost;
   connect: UpstreamFactory;
-  /** Whether the session still lives: the upstream is re-attached only while it does. */
-  isAlive: () => Promise<boolean>;
+  /**
+   * Where the session is: the upstream is re-attached while it is starting or running, promptly
+   * once it has become running, and never once it is gone.
+   */
+  state: () => Promise<TargetState>;
   /** Called (throttled) when a viewer types, for idle expiry. */
   onActivity?: () => void;
   activityIntervalMs?: number;
@@ -181,7 +185,9 @@ export class SessionTerminal {
   }
 
   private async connectLoop(): Promise<void> {
-    for (let attempt = 0; !this.closed; attempt++) {
+    let known: TargetState | undefined;
+    let attempt = 0;
+    while (!this.closed) {
       try {
         const upstream = await this.options.connect(this.size);
         if (this.closed) {
@@ -191,9 +197,15 @@ export class SessionTerminal {
         this.attach(upstream);
         return;
       } catch (err) {
-        this.options.log.warn({ err, attempt }, "terminal upstream attach failed");
-        if (!(await this.stillAlive())) return this.ended({ reason: "session is gone" });
-        await this.sleep(reattachDelayMs(attempt));
+        const state = await this.targetState();
+        if (state === "gone") return this.ended({ reason: "session is gone" });
+        if (state !== known) {
+          known = state;
+          attempt = 0;
+        }
+        // A container that is still starting refuses attaches as a matter of course.
+        this.options.log[state === "starting" ? "debug" : "warn"]({ err, attempt, state }, "terminal upstream attach failed");
+        await this.sleep(reattachDelayMs(attempt++, state));
       }
     }
   }
@@ -212,7 +224,7 @@ export class SessionTerminal {
     if (this.closed || this.upstream !== upstream) return;
     this.upstream = undefined;
     this.options.log.info({ reason: end.reason, exitCode: end.exitCode }, "terminal upstream ended");
-    if (await this.stillAlive()) {
+    if ((await this.targetState()) !== "gone") {
       this.broadcast({ type: "upstream", state: "reconnecting" });
       await this.connectLoop();
     } else {
@@ -235,12 +247,12 @@ export class SessionTerminal {
     this.close();
   }
 
-  private async stillAlive(): Promise<boolean> {
+  private async targetState(): Promise<TargetState> {
     try {
-      return await this.options.isAlive();
+      return await this.options.state();
     } catch (err) {
-      this.options.log.warn({ err }, "could not tell whether the session lives; assuming it does");
-      return true;
+      this.options.log.warn({ err }, "could not tell whether the session lives; assuming it runs");
+      return "running";
     }
   }
 

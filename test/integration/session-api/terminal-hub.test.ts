@@ -36,7 +36,7 @@ server.on("upgrade", (req, socket, head) => {
       session,
       () => ({
         connect: localPtyFactory({ command: ["sh"], env, cwd: home }),
-        isAlive: () => Promise.resolve(true),
+        state: () => Promise.resolve("running"),
         onActivity: () => activity.push(session),
       }),
       ws,
@@ -154,7 +154,7 @@ test("a viewer that stops answering pings is dropped; one that answers stays", a
   const pingServer = new WebSocketServer({ host: "127.0.0.1", port: 0 });
   pingServer.on("connection", (ws, req) => {
     const role = req.url === "/ro" ? "ro" : "rw";
-    pingHub.join("p", () => ({ connect: localPtyFactory({ command: ["sh"], env }), isAlive: () => Promise.resolve(true) }), ws, role);
+    pingHub.join("p", () => ({ connect: localPtyFactory({ command: ["sh"], env }), state: () => Promise.resolve("running") }), ws, role);
   });
   await new Promise((resolve) => pingServer.once("listening", resolve));
   const url = `ws://127.0.0.1:${(pingServer.address() as AddressInfo).port}`;
@@ -170,4 +170,44 @@ test("a viewer that stops answering pings is dropped; one that answers stays", a
   dead.ws.terminate();
   pingHub.close();
   pingServer.close();
+});
+
+test("a viewer that joins while the pod starts is attached as soon as it runs, not after a grown backoff", async () => {
+  const delays: number[] = [];
+  // Real waits, 20 times shorter than asked, so the policy's delays are recorded without the test taking them.
+  const startHub = new TerminalHub({ log: pino({ level: "silent" }), sleep: (ms) => (delays.push(ms), new Promise((resolve) => setTimeout(resolve, ms / 20))) });
+  const startServer = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  let state: "starting" | "running" = "starting";
+  let attempts = 0;
+  let failuresWhileRunning = 2; // the container restarts once more after the pod reports Running
+  startServer.on("connection", (ws) => {
+    const target = () => ({
+      connect: async (size: { cols: number; rows: number }) => {
+        attempts++;
+        if (state === "starting") throw new Error("container agent is waiting to start: ContainerCreating");
+        if (failuresWhileRunning-- > 0) throw new Error("container agent is restarting");
+        return localPtyFactory({ command: ["sh"], env, cwd: home })(size);
+      },
+      state: () => Promise.resolve(state),
+    });
+    startHub.join("s", target, ws, "rw");
+  });
+  await new Promise((resolve) => startServer.once("listening", resolve));
+  const viewer = await TestViewer.connect(`ws://127.0.0.1:${(startServer.address() as AddressInfo).port}`);
+  try {
+    // 12 failures: an exponential backoff from 250 ms would be waiting 10 s between attempts by now.
+    await until(() => attempts >= 12, "attach attempts while the pod starts");
+    state = "running";
+    await until(() => viewer.controls.some((c) => c.type === "upstream" && c.state === "attached"), "the attach once the pod runs");
+    const whileStarting = delays.slice(0, delays.indexOf(0));
+    assert.ok(whileStarting.length >= 11, `delays while starting: ${JSON.stringify(delays)}`);
+    assert.ok(whileStarting.every((d) => d <= 500), `attempts stay at most 500 ms apart while the pod starts: ${JSON.stringify(delays)}`);
+    assert.deepEqual(delays.slice(whileStarting.length), [0, 500], "once running: at once, then backing off from the start");
+    viewer.type("echo UP-$((2+3))\r");
+    await until(async () => (await viewer.text()).includes("UP-5"), "the shell to answer");
+  } finally {
+    viewer.close();
+    startHub.close();
+    startServer.close();
+  }
 });

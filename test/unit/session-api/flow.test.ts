@@ -5,6 +5,7 @@ import {
   decideOffer,
   reattachDelayMs,
   shouldRecordActivity,
+  targetState,
   type FlowLimits,
   type FlowState,
 } from "../../../session-api/terminal/flow.js";
@@ -44,7 +45,34 @@ test("activity is recorded first time, then once per interval", () => {
   assert.equal(shouldRecordActivity(5, 1005, 1000), true);
 });
 
-test("re-attach delay grows and is capped", () => {
-  assert.deepEqual([0, 1, 2, 3].map((a) => reattachDelayMs(a, 100, 500)), [100, 200, 400, 500]);
-  assert.equal(reattachDelayMs(1000), 10_000);
+test("re-attach delay: short and bounded while the pod starts, at once when it has just become running, then growing", () => {
+  const policy = { baseMs: 100, startingCapMs: 300, runningCapMs: 1000 };
+  const cases: Array<[number, "starting" | "running", number]> = [
+    [0, "starting", 100],
+    [1, "starting", 200],
+    [2, "starting", 300],
+    [50, "starting", 300],
+    [0, "running", 0],
+    [1, "running", 200],
+    [3, "running", 800],
+    [4, "running", 1000],
+    [1000, "running", 1000],
+  ];
+  for (const [attempt, state, want] of cases) assert.equal(reattachDelayMs(attempt, state, policy), want, `${state} attempt ${attempt}`);
+  assert.equal(reattachDelayMs(1000, "running"), 10_000);
+  assert.equal(reattachDelayMs(1000, "starting"), 500);
+});
+
+test("a session's phase says whether its terminal is worth re-attaching", () => {
+  const cases: Array<[string | undefined, string]> = [
+    ["Running", "running"],
+    ["Starting", "starting"],
+    ["Pending", "starting"],
+    ["Succeeded", "gone"],
+    ["Failed", "gone"],
+    ["Expired", "gone"],
+    ["Terminating", "gone"],
+    [undefined, "gone"],
+  ];
+  for (const [phase, want] of cases) assert.equal(targetState(phase), want, String(phase));
 });

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ParseBacklog } from "../../../session-api/terminal/parse-backlog.js";
 
-const limits = { highBytes: 100, tailBytes: 30 };
+const limits = { highBytes: 100, tailBytes: 30, releaseIntervalMs: 0 };
 const bytes = (text: string): Buffer => Buffer.from(text);
 const text = (data: Buffer | undefined): string | undefined => data?.toString("latin1");
 
@@ -51,4 +51,22 @@ test("released bytes count as unparsed: the parser must report them before more 
   assert.equal(text(backlog.parsed(100)), "y".repeat(20));
   assert.equal(text(backlog.write(bytes("z".repeat(80)))), "z".repeat(80), "20 + 80 fits the high mark");
   assert.equal(backlog.write(bytes("w")), undefined);
+});
+
+test("unasked releases are spaced by the interval; asked ones are not", () => {
+  let now = 0;
+  const backlog = new ParseBacklog({ ...limits, releaseIntervalMs: 1000 }, () => now);
+  backlog.write(bytes("x".repeat(100)));
+  assert.equal(text(backlog.write(bytes("a\n"))), undefined);
+  assert.equal(text(backlog.parsed(100)), "a\n", "the first release is due at once");
+  backlog.write(bytes("x".repeat(98)));
+  assert.equal(backlog.write(bytes("b\n")), undefined);
+  now = 999;
+  assert.equal(backlog.parsed(100), undefined, "caught up, but released 999 ms ago");
+  assert.equal(backlog.write(bytes("c\n")), undefined);
+  now = 1000;
+  assert.equal(text(backlog.write(bytes("d\n"))), "b\nc\nd\n", "due again: the next write releases everything held");
+  backlog.write(bytes("x".repeat(94)));
+  assert.equal(backlog.write(bytes("y".repeat(20))), undefined, "6 + 94 bytes unparsed: these are held, not due yet");
+  assert.equal(text(backlog.release()), "y".repeat(20), "a snapshot or resize takes it whenever it asks");
 });
