@@ -211,3 +211,40 @@ test("a viewer that joins while the pod starts is attached as soon as it runs, n
     startServer.close();
   }
 });
+
+test("after a flood the screen could not keep up with, a late viewer's snapshot still equals a continuous viewer's screen", async () => {
+  // Tight limits so the screen surely falls behind and is fed only the flood's tail.
+  const floodHub = new TerminalHub({ log: pino({ level: "silent" }), backlog: { highBytes: 64 << 10, tailBytes: 256 << 10, releaseIntervalMs: 1000 } });
+  const floodServer = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  floodServer.on("connection", (ws, req) => {
+    floodHub.join("f", () => ({ connect: localPtyFactory({ command: ["sh"], env, cwd: home }), state: () => Promise.resolve("running" as const) }), ws, req.url === "/ro" ? "ro" : "rw");
+  });
+  await new Promise((resolve) => floodServer.once("listening", resolve));
+  const url = `ws://127.0.0.1:${(floodServer.address() as AddressInfo).port}`;
+  const early = await TestViewer.connect(`${url}/rw`);
+  try {
+    await until(() => early.snapshots === 1, "snapshot");
+    early.type("printf '\\033[1;32m'; seq 1 1500000; printf '\\033[0m'; echo FLOOD-$((5*5))-END\r");
+    await until(() => early.tail.includes("FLOOD-25-END"), "the flood to end", 60_000);
+    const terminal = floodHub.get("f");
+    assert.ok(terminal);
+    assert.ok(terminal.stats().screenSkippedBytes > 1_000_000, `the screen skipped ${terminal.stats().screenSkippedBytes} bytes`);
+    assert.ok(early.bytes >= terminal.stats().upstreamBytes - 4096, "the live viewer got every byte");
+    const late = await TestViewer.connect(`${url}/ro`);
+    try {
+      let last = "";
+      await until(async () => {
+        const [a, b] = await Promise.all([early.screen(), late.screen()]);
+        last = JSON.stringify({ a: a.slice(-500), b: b.slice(-500) });
+        return a === b && b.includes("FLOOD-25-END");
+      }, "late and early screens to agree", 20_000).catch((err: Error) => assert.fail(`${err.message}: ${last}`));
+      assert.match(await late.text(), /^1499990$/m, "scrollback holds the flood's last lines");
+    } finally {
+      late.close();
+    }
+  } finally {
+    early.close();
+    floodHub.close();
+    floodServer.close();
+  }
+});
