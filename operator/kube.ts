@@ -39,13 +39,12 @@ export async function apply<T extends KubernetesObject>(c: Clients, obj: T): Pro
   return c.objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
 }
 
-/** Creates an object; returns false when one of that name already exists. */
-export async function createIfAbsent<T extends KubernetesObject>(c: Clients, obj: T): Promise<boolean> {
+/** Creates an object; returns what the API server stored, or undefined when one of that name already exists. */
+export async function createIfAbsent<T extends KubernetesObject>(c: Clients, obj: T): Promise<T | undefined> {
   try {
-    await c.objects.create(obj, undefined, undefined, FIELD_MANAGER);
-    return true;
+    return await c.objects.create(obj, undefined, undefined, FIELD_MANAGER);
   } catch (e) {
-    if (statusOf(e) === 409) return false;
+    if (statusOf(e) === 409) return undefined;
     throw e;
   }
 }

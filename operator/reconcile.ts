@@ -47,6 +47,8 @@ export interface AppliedRecord {
   generation: number | undefined;
   hash: string;
   at: number;
+  /** The stubs written to the stub Secret then, so later reconciles need not read it back. */
+  stubs: Record<string, string>;
 }
 
 /**
@@ -80,22 +82,38 @@ export async function reconcile(deps: ReconcilerDeps, key: string): Promise<Reco
   const session = parsed.data;
   if (session.metadata.deletionTimestamp) return {};
   const now = deps.now?.() ?? new Date();
-  const observed = await observe(deps, session, now);
-  let decision = decide(observed.observed);
   const uid = session.metadata.uid ?? "";
+  const reapplyAfterMs = deps.reapplyAfterMs ?? 300_000;
+  const record = deps.applied?.get(uid);
+  // Stubs this process wrote recently are trusted without reading the Secret back; after
+  // reapplyAfterMs the Secret is read again, which repairs a deleted or edited one.
+  const knownStubs = record && now.getTime() - record.at < reapplyAfterMs ? record.stubs : undefined;
+  const observed = await observe(deps, session, now, knownStubs);
+  let obs = observed.observed;
+  let decision = decide(obs);
   const hash = observed.observed.desiredHash ?? "";
-  const current = { generation: session.metadata.generation, hash, podExists: observed.observed.pod !== undefined, now: now.getTime(), reapplyAfterMs: deps.reapplyAfterMs ?? 300_000 };
-  if (decision.apply && observed.objects && needsApply(deps.applied?.get(uid), current)) {
-    const conflict = await applyObjects(deps, session, observed.objects, observed.observed.pod, !deps.applied?.has(uid));
-    if (conflict) decision = decide({ ...observed.observed, conflict });
-    else deps.applied?.set(uid, { generation: current.generation, hash, at: current.now });
+  const current = { generation: session.metadata.generation, hash, podExists: obs.pod !== undefined, now: now.getTime(), reapplyAfterMs };
+  if (decision.apply && observed.objects && needsApply(record, current)) {
+    const applied = await applyObjects(deps, session, observed.objects, obs.pod, !record);
+    if (applied.conflict) {
+      obs = { ...obs, conflict: applied.conflict };
+      decision = decide(obs);
+    } else {
+      deps.applied?.set(uid, { generation: current.generation, hash, at: current.now, stubs: observed.stubs ?? {} });
+    }
+    if (applied.createdPod) {
+      // Decide again with the pod just created, so the first status already says Starting
+      // instead of a PodNotCreated that the pod's own watch event would overwrite at once.
+      obs = { ...obs, pod: applied.createdPod };
+      decision = decide(obs);
+    }
   }
-  const pod = observed.observed.pod;
+  const pod = obs.pod;
   const waitingForSidecar = pod !== undefined && !sidecarStarted(pod) && (decision.status.phase === "Starting" || decision.status.phase === "Pending");
   if (waitingForSidecar) {
     // A pod stuck before its sidecar starts sends no further events: look again in a while.
     const diagnosis = await diagnoseSidecar(deps, session, pod, now.getTime());
-    if (diagnosis.sidecarUnresolved || diagnosis.upstreamCaMissing) decision = decide({ ...observed.observed, ...diagnosis });
+    if (diagnosis.sidecarUnresolved || diagnosis.upstreamCaMissing) decision = decide({ ...obs, ...diagnosis });
     decision = { ...decision, requeueAfterMs: Math.min(decision.requeueAfterMs ?? Infinity, SIDECAR_LOG_INTERVAL_MS) };
   } else {
     deps.diagnoses?.delete(uid);
@@ -152,7 +170,7 @@ async function upstreamCaMissing(deps: ReconcilerDeps, namespace: string): Promi
   }
 }
 
-async function observe(deps: ReconcilerDeps, session: AgentSession, now: Date): Promise<{ observed: Observed; objects?: DesiredObjects }> {
+async function observe(deps: ReconcilerDeps, session: AgentSession, now: Date, knownStubs: Record<string, string> | undefined): Promise<{ observed: Observed; objects?: DesiredObjects; stubs?: Record<string, string> }> {
   const ns = session.metadata.namespace ?? "default";
   const ref = session.spec.templateRef?.name;
   let template: AgentTemplateSpec | undefined;
@@ -172,21 +190,31 @@ async function observe(deps: ReconcilerDeps, session: AgentSession, now: Date): 
   const base: Observed = { session, template: { state: ref ? "found" : "none" }, spec: merged.spec, ...(pod ? { pod } : {}), now };
   // A finished or expired session needs no objects (and no stubs) any more.
   if (["Succeeded", "Failed", "Expired"].includes(session.status?.phase ?? "")) return { observed: base };
-  const stubSecret = await readOptional<V1Secret>(deps.clients, { apiVersion: "v1", kind: "Secret", metadata: { name: n.stubs, namespace: ns } });
-  const existing: Record<string, string> = {};
-  if (stubSecret && ownership(stubSecret, owner) === "owned") {
-    for (const [k, v] of Object.entries(stubSecret.data ?? {})) existing[k] = Buffer.from(v, "base64").toString("utf8");
-  }
-  const stubs = ensureStubs(existing, merged.spec.credentials ?? []);
+  const credentials = merged.spec.credentials ?? [];
+  // Without credentials there are no stubs to keep stable, so nothing to read.
+  const existing = knownStubs ?? (credentials.length > 0 ? await readStubs(deps, ns, n.stubs, owner) : {});
+  const stubs = ensureStubs(existing, credentials);
   const built = desired({ session, template, stubs, platform: deps.platform });
   if (!built.ok) {
     return { observed: built.kind === "template" ? { ...base, template: { state: "violation", violations: built.violations } } : { ...base, credentialsProblem: built.violations.join("; ") } };
   }
-  return { observed: { ...base, desiredHash: built.objects.pod.metadata?.annotations?.[SPEC_HASH] ?? "" }, objects: built.objects };
+  return { observed: { ...base, desiredHash: built.objects.pod.metadata?.annotations?.[SPEC_HASH] ?? "" }, objects: built.objects, stubs };
 }
 
-/** Applies the session's objects, pod last; returns a conflict message instead of touching a foreign object. */
-async function applyObjects(deps: ReconcilerDeps, session: AgentSession, objects: DesiredObjects, ownedPod: V1Pod | undefined, fresh: boolean): Promise<string | undefined> {
+async function readStubs(deps: ReconcilerDeps, namespace: string, name: string, owner: { name: string; uid: string }): Promise<Record<string, string>> {
+  const secret = await readOptional<V1Secret>(deps.clients, { apiVersion: "v1", kind: "Secret", metadata: { name, namespace } });
+  const stubs: Record<string, string> = {};
+  if (secret && ownership(secret, owner) === "owned") {
+    for (const [k, v] of Object.entries(secret.data ?? {})) stubs[k] = Buffer.from(v, "base64").toString("utf8");
+  }
+  return stubs;
+}
+
+/**
+ * Applies the session's objects; returns a conflict message instead of touching a foreign
+ * object, and the pod when this call created it.
+ */
+async function applyObjects(deps: ReconcilerDeps, session: AgentSession, objects: DesiredObjects, ownedPod: V1Pod | undefined, fresh: boolean): Promise<{ conflict?: string; createdPod?: V1Pod }> {
   const owner = { name: session.metadata.name, uid: session.metadata.uid ?? "" };
   const children: KubernetesObject[] = [objects.stubSecret, objects.sidecarConfig, objects.networkPolicy, ...(objects.workspace ? [objects.workspace] : [])];
   // The pod is immutable once created: apply it only when it does not exist yet.
@@ -194,12 +222,20 @@ async function applyObjects(deps: ReconcilerDeps, session: AgentSession, objects
   // In parallel: the pod does not need its Secrets to exist to be created (the kubelet waits
   // for them), so nothing here has to be ordered, and a session's latency is one round of reads
   // and one of writes instead of ten calls in a row.
+  let createdPod: V1Pod | undefined;
   const conflicts = await Promise.all(
     children.map(async (obj): Promise<string | undefined> => {
       // A session this process has not applied yet most likely has no objects: try to create
       // each one (one call, and a conflict-free create cannot touch anything foreign) and fall
-      // back to read, ownership check and apply when the name is taken.
-      if (fresh && (await createIfAbsent(deps.clients, obj))) return undefined;
+      // back to read, ownership check and apply when the name is taken. A pod missing from the
+      // cache is created the same way: it cannot be applied over anyway.
+      if (fresh || obj === objects.pod) {
+        const created = await createIfAbsent(deps.clients, obj);
+        if (created) {
+          if (obj === objects.pod) createdPod = created as V1Pod;
+          return undefined;
+        }
+      }
       const live = await readOptional(deps.clients, obj);
       const who = ownership(live, owner);
       if (who === "foreign") {
@@ -210,7 +246,8 @@ async function applyObjects(deps: ReconcilerDeps, session: AgentSession, objects
       return undefined;
     }),
   );
-  return conflicts.find((c) => c !== undefined);
+  const conflict = conflicts.find((c) => c !== undefined);
+  return { ...(conflict ? { conflict } : {}), ...(createdPod ? { createdPod } : {}) };
 }
 
 async function act(deps: ReconcilerDeps, session: AgentSession, d: Decision, podUid: string | undefined): Promise<void> {
@@ -224,15 +261,8 @@ async function act(deps: ReconcilerDeps, session: AgentSession, d: Decision, pod
       if (statusOf(e) !== 404 && statusOf(e) !== 409) throw new Error(`cannot delete pod ${namespace}/${names(name).pod}`, { cause: e });
     }
   }
-  const prev = AgentSessionStatus.safeParse(session.status ?? {});
-  if (!prev.success || !isDeepStrictEqual(prev.data, d.status)) {
-    try {
-      await deps.clients.custom.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace, plural: "agentsessions", name, body: { status: d.status } }, mergePatch);
-    } catch (e) {
-      if (statusOf(e) !== 404) throw new Error(`cannot write the status of AgentSession ${namespace}/${name}`, { cause: e });
-    }
-  }
-  if (d.event) await recordEvent(deps, session, d.event);
+  // The event does not depend on the status write: both go out together.
+  await Promise.all([writeStatus(deps, session, d.status), d.event ? recordEvent(deps, session, d.event) : undefined]);
   if (d.deleteSession) {
     deps.log.info({ session: `${namespace}/${name}` }, "deleting finished session: ttlSecondsAfterFinished elapsed");
     try {
@@ -240,6 +270,17 @@ async function act(deps: ReconcilerDeps, session: AgentSession, d: Decision, pod
     } catch (e) {
       if (statusOf(e) !== 404 && statusOf(e) !== 409) throw new Error(`cannot delete AgentSession ${namespace}/${name}`, { cause: e });
     }
+  }
+}
+
+async function writeStatus(deps: ReconcilerDeps, session: AgentSession, status: AgentSessionStatus): Promise<void> {
+  const { namespace = "default", name } = session.metadata;
+  const prev = AgentSessionStatus.safeParse(session.status ?? {});
+  if (prev.success && isDeepStrictEqual(prev.data, status)) return;
+  try {
+    await deps.clients.custom.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace, plural: "agentsessions", name, body: { status } }, mergePatch);
+  } catch (e) {
+    if (statusOf(e) !== 404) throw new Error(`cannot write the status of AgentSession ${namespace}/${name}`, { cause: e });
   }
 }
 

@@ -2,14 +2,16 @@
 // with the operator as a separate process. Reports, side by side with a reference run of 100
 // equivalent pods (and their sidecar config Secrets) created directly (no operator), apply→pod created and apply→Running p50/p95,
 // the time until all 100 pods exist, and the operator's RSS. Figures go to stdout as a table and
-// to .bench/operator.json.
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+// to .bench/operator.json, the operator's log to .bench/operator-bench-operator.log. The project is
+// compiled first (tsc) so a stale dist/ is never measured.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import * as k8s from "@kubernetes/client-node";
 import { desired } from "../../../operator/desired.js";
 import { AgentSession } from "../../../crds/agentsession.js";
 import { connect, createNamespace, deleteNamespace, SHELL_IMAGE, type Cluster } from "../../e2e/support/cluster.js";
-import { createSession, installCrds } from "../../e2e/operator-support.js";
+import { createSession, customApi, GROUP, installCrds, PLURAL, VERSION } from "../../e2e/operator-support.js";
 import { waitFor } from "../../support/wait.js";
 
 const N = Number(process.env.BENCH_SESSIONS ?? 100);
@@ -96,14 +98,34 @@ async function measure(cluster: Cluster, ns: string, create: (name: string) => P
   };
 }
 
-function spawnOperator(ns: string): { child: ChildProcess; how: string } {
-  const compiled = existsSync("dist/operator/main.js");
-  const args = compiled ? ["dist/operator/main.js"] : ["--import", "tsx", "operator/main.ts"];
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, AGENTBOX_WATCH_NAMESPACE: ns, AGENTBOX_LEADER_ELECTION: "false", AGENTBOX_METRICS_ADDRESS: "127.0.0.1", AGENTBOX_METRICS_PORT: "0", LOG_LEVEL: "error" },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  return { child, how: compiled ? "node dist/operator/main.js" : "node --import tsx operator/main.ts (run `npm run build` for the compiled figure)" };
+const OPERATOR_LOG = ".bench/operator-bench-operator.log";
+
+/** Compiles the project so the operator measured is the source checked out, never a stale dist/. */
+function build(): void {
+  const r = spawnSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.json"], { encoding: "utf8" });
+  if (r.status !== 0) {
+    throw new Error(`refusing to measure: tsc failed, so dist/ may not match the source. Fix the errors and run again:\n${r.stdout}${r.stderr}`);
+  }
+}
+
+function spawnOperator(ns: string): ChildProcess {
+  // The operator logs (pino, stdout) go to a file: its reasons for not creating a pod are there.
+  const fd = openSync(OPERATOR_LOG, "w");
+  try {
+    return spawn(process.execPath, ["dist/operator/main.js"], {
+      env: { ...process.env, AGENTBOX_WATCH_NAMESPACE: ns, AGENTBOX_LEADER_ELECTION: "false", AGENTBOX_METRICS_ADDRESS: "127.0.0.1", AGENTBOX_METRICS_PORT: "0", LOG_LEVEL: process.env.BENCH_OPERATOR_LOG_LEVEL ?? "info" },
+      stdio: ["ignore", fd, "inherit"],
+    });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Why the warm-up session has no pod: its status and the operator's last log lines. */
+async function warmupDiagnosis(cluster: Cluster, ns: string): Promise<string> {
+  const s = (await customApi(cluster).getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name: "warmup" }).catch((e: unknown) => ({ error: String(e) }))) as { status?: unknown; error?: string };
+  const log = readFileSync(OPERATOR_LOG, "utf8").trim().split("\n").slice(-15).join("\n");
+  return `warm-up session status: ${JSON.stringify(s.status ?? s.error ?? "none")}\noperator log (${OPERATOR_LOG}, last lines):\n${log}`;
 }
 
 const rssMb = (pid: number): number | undefined => {
@@ -115,12 +137,22 @@ const rssMb = (pid: number): number | undefined => {
   }
 };
 
+/** Deletes every pod in `ns` at once (no grace: `sleep` ignores SIGTERM) and waits until none is left. */
+async function clearPods(cluster: Cluster, ns: string): Promise<void> {
+  await customApi(cluster).deleteCollectionNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL });
+  await cluster.core.deleteCollectionNamespacedPod({ namespace: ns, gracePeriodSeconds: 0 });
+  await waitFor(`pods in ${ns} gone`, async () => ((await cluster.core.listNamespacedPod({ namespace: ns })).items.length === 0 ? true : undefined), { timeoutMs: 180_000, intervalMs: 500 });
+}
+
 async function main(): Promise<void> {
+  build();
+  mkdirSync(".bench", { recursive: true });
+  const loadBefore = loadavg().map(round);
   const cluster = connect();
   await installCrds(cluster);
   const opNs = await createNamespace(cluster, "bench-op");
   const refNs = await createNamespace(cluster, "bench-ref");
-  const { child, how } = spawnOperator(opNs);
+  const child = spawnOperator(opNs);
   let peakRss = 0;
   const sampler = setInterval(() => {
     peakRss = Math.max(peakRss, rssMb(child.pid!) ?? 0);
@@ -131,9 +163,17 @@ async function main(): Promise<void> {
     await waitFor("operator warm-up session", async () => {
       await createSession(cluster, opNs, "warmup", spec).catch(() => undefined);
       return (await cluster.core.readNamespacedPod({ name: "warmup", namespace: opNs }).catch(() => undefined)) ? true : undefined;
-    }, { timeoutMs: 60_000 });
+    }, { timeoutMs: 60_000 }).catch(async (e: unknown) => {
+      throw new Error(`${(e as Error).message}\n${await warmupDiagnosis(cluster, opNs)}`);
+    });
     const idleRss = rssMb(child.pid!) ?? 0;
     const viaOperator = await measure(cluster, opNs, (n) => createSession(cluster, opNs, n, spec));
+    const rssAfter = rssMb(child.pid!) ?? 0;
+    clearInterval(sampler);
+    // The reference gets the same empty node: the operator's 100 pods would otherwise still be
+    // starting (and fill the node's pod limit) while the reference's are created.
+    child.kill("SIGTERM");
+    await clearPods(cluster, opNs);
     // Reference: the very pod the operator would build, created directly.
     const reference = await measure(cluster, refNs, async (n) => {
       const session = AgentSession.parse({ apiVersion: "agentbox.dev/v1alpha1", kind: "AgentSession", metadata: { name: n, namespace: refNs, uid: "00000000-0000-0000-0000-000000000000" }, spec });
@@ -145,9 +185,7 @@ async function main(): Promise<void> {
       delete sidecarConfig.metadata!.ownerReferences;
       await Promise.all([cluster.core.createNamespacedSecret({ namespace: refNs, body: sidecarConfig }), cluster.core.createNamespacedPod({ namespace: refNs, body: pod })]);
     });
-    const rssAfter = rssMb(child.pid!) ?? 0;
-    const result = { sessions: N, operator: how, viaOperator, reference, operatorRssMb: { idle: round(idleRss), peak: round(peakRss), after: round(rssAfter) }, targets: { createdP50Ms: 250, allCreatedMs: 15_000, rssMb: 150 } };
-    mkdirSync(".bench", { recursive: true });
+    const result = { sessions: N, operator: "node dist/operator/main.js (compiled by this run)", loadAverage: { before: loadBefore, after: loadavg().map(round) }, viaOperator, reference, operatorRssMb: { idle: round(idleRss), peak: round(peakRss), after: round(rssAfter) }, targets: { createdP50Ms: 250, allCreatedMs: 15_000, rssMb: 150 } };
     writeFileSync(".bench/operator.json", `${JSON.stringify(result, null, 2)}\n`);
     printTable(result);
   } finally {
@@ -161,7 +199,7 @@ async function main(): Promise<void> {
 const round = (x: number | undefined): number | undefined => (x === undefined ? undefined : Math.round(x * 10) / 10);
 const fmt = (x: number | undefined): string => (x === undefined ? "n/a" : `${Math.round(x)} ms`);
 
-function printTable(r: { sessions: number; operator: string; viaOperator: RunResult; reference: RunResult; operatorRssMb: Record<string, number | undefined> }): void {
+function printTable(r: { sessions: number; operator: string; loadAverage: { before: (number | undefined)[]; after: (number | undefined)[] }; viaOperator: RunResult; reference: RunResult; operatorRssMb: Record<string, number | undefined> }): void {
   const rows: [string, string, string, string][] = [
     ["apply→pod created p50", fmt(r.viaOperator.createdP50), fmt(r.reference.createdP50), "≤ 250 ms"],
     ["apply→pod created p95", fmt(r.viaOperator.createdP95), fmt(r.reference.createdP95), ""],
@@ -171,7 +209,7 @@ function printTable(r: { sessions: number; operator: string; viaOperator: RunRes
     ["pods Running / created", `${r.viaOperator.running}/${r.viaOperator.created}`, `${r.reference.running}/${r.reference.created}`, ""],
     ["operator RSS idle / peak", `${r.operatorRssMb.idle} / ${r.operatorRssMb.peak} MB`, "", "≤ 150 MB"],
   ];
-  console.log(`operator: ${r.operator}\n`);
+  console.log(`operator: ${r.operator}; load average (1/5/15 min) before ${r.loadAverage.before.join(" ")}, after ${r.loadAverage.after.join(" ")}\n`);
   console.log("| measure | via operator (AgentSession) | reference (Pod created directly) | target |");
   console.log("|---|---|---|---|");
   for (const row of rows) console.log(`| ${row.join(" | ")} |`);

@@ -22,7 +22,7 @@ test("ownership: owned, adoptable, foreign, absent", () => {
 
 test("needsApply: re-apply on restart, missing pod, spec change, and after the re-apply period only", async () => {
   const { needsApply } = await import("../../../operator/reconcile.js");
-  const rec = { generation: 2, hash: "h", at: 1000 };
+  const rec = { generation: 2, hash: "h", at: 1000, stubs: {} };
   const cur = { generation: 2, hash: "h", podExists: true, now: 2000, reapplyAfterMs: 5000 };
   assert.equal(needsApply(undefined, cur), true, "nothing recorded (operator restarted)");
   assert.equal(needsApply(rec, { ...cur, podExists: false }), true, "pod missing");
