@@ -106,7 +106,10 @@ export class SidecarMetrics {
 
   /** A prom-client registry whose metrics are appended to the sidecar's own; created on first use. */
   get registry(): Registry {
-    this.extra ??= new (require("prom-client") as typeof import("prom-client")).Registry();
+    // Two statements on purpose: tsc 7 emits `new (require(...) as T).Registry()` without its
+    // parentheses, i.e. `new require(...).Registry()`, which throws in the compiled image.
+    const promClient = require("prom-client") as typeof import("prom-client");
+    this.extra ??= new promClient.Registry();
     return this.extra;
   }
 
