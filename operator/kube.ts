@@ -1,11 +1,14 @@
 import {
   CoordinationV1Api,
   CoreV1Api,
+  createConfiguration,
   CustomObjectsApi,
   KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
+  ServerConfiguration,
   setHeaderOptions,
+  type Configuration,
   type KubernetesObject,
 } from "@kubernetes/client-node";
 import { FIELD_MANAGER } from "./names.js";
@@ -18,13 +21,36 @@ export interface Clients {
   coordination: CoordinationV1Api;
 }
 
-export function makeClients(kc: KubeConfig): Clients {
+/** How long one API call may take before it fails (and its reconcile is retried). */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * API clients whose every request is aborted after `requestTimeoutMs`. client-node sets no
+ * timeout, so a request the API server never answers (it restarted, a connection went dead)
+ * would hold its session's queue key forever and the session would never be reconciled again.
+ */
+export function makeClients(kc: KubeConfig, requestTimeoutMs = REQUEST_TIMEOUT_MS): Clients {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error("the kubeconfig has no current cluster: set its current-context, or run in a pod with a service account");
+  const config: Configuration = createConfiguration({
+    baseServer: new ServerConfiguration(cluster.server, {}),
+    authMethods: { default: kc },
+    promiseMiddleware: [
+      {
+        pre: async (ctx) => {
+          ctx.setSignal(AbortSignal.timeout(requestTimeoutMs));
+          return ctx;
+        },
+        post: async (response) => response,
+      },
+    ],
+  });
   return {
     kc,
-    core: kc.makeApiClient(CoreV1Api),
-    custom: kc.makeApiClient(CustomObjectsApi),
-    objects: KubernetesObjectApi.makeApiClient(kc),
-    coordination: kc.makeApiClient(CoordinationV1Api),
+    core: new CoreV1Api(config),
+    custom: new CustomObjectsApi(config),
+    objects: new KubernetesObjectApi(config),
+    coordination: new CoordinationV1Api(config),
   };
 }
 
