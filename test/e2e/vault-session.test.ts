@@ -149,9 +149,16 @@ describe("an AgentSession whose credential comes from Vault (Kubernetes auth)", 
   test("in a namespace the role does not bind: CredentialsResolved=False with the sidecar's reason and a message naming the credential", async () => {
     assert.ok(unbound !== undefined);
     const ns = unbound;
-    const session: SessionObject = await waitForSession(cluster, ns, SESSION, "CredentialsResolved False", (s) => condition(s, "CredentialsResolved")?.status === "False", 120_000);
+    // Before the operator has read the sidecar's log the condition may still say SidecarStarting.
+    let last: unknown;
+    const session: SessionObject = await waitForSession(cluster, ns, SESSION, "CredentialsResolved False with reason LoginFailed", (s) => {
+      last = condition(s, "CredentialsResolved");
+      return condition(s, "CredentialsResolved")?.reason === "LoginFailed";
+    }, 120_000).catch((error: unknown) => {
+      throw new Error(`CredentialsResolved never took the sidecar's reason; last seen: ${JSON.stringify(last)}`, { cause: error });
+    });
     const resolved = condition(session, "CredentialsResolved");
-    assert.equal(resolved?.reason, "LoginFailed", JSON.stringify(resolved));
+    assert.equal(resolved?.status, "False", JSON.stringify(resolved));
     assert.match(resolved?.message ?? "", new RegExp(`${CREDENTIAL} \\(LoginFailed: Vault refused the login`));
     assert.notEqual(session.status?.phase, "Running");
     const agent = (await podOf(ns))?.status?.containerStatuses?.find((status) => status.name === "agent");
