@@ -143,9 +143,9 @@ async function main(): Promise<void> {
       ["Ready (session Running)", summary.applyToReadyMs],
       ["first terminal byte", summary.applyToFirstTerminalByteMs],
     ];
-    for (const [label, m] of rows) {
-      console.log(`${label.padEnd(30)} ${String(m.p50).padStart(7)}  ${String(m.p95).padStart(7)}  ${String(m.max).padStart(7)}`);
-    }
+    // A step no status showed before the first byte (e.g. pod Ready, which waits on the sidecar's readiness probe) prints "-".
+    const ms = (value: number): string => (Number.isFinite(value) ? String(value) : "-").padStart(7);
+    for (const [label, m] of rows) console.log(`${label.padEnd(30)} ${ms(m.p50)}  ${ms(m.p95)}  ${ms(m.max)}`);
   } finally {
     await platform.uninstall();
     await deleteNamespaceAndWait(cluster, namespace, 300_000);

@@ -54,15 +54,29 @@ export async function watchTimeline(kc: k8s.KubeConfig, namespace: string): Prom
     for (const step of stepsReached(pod)) times[step] ??= now;
     seen.set(name, times);
   };
-  const controller = await new k8s.Watch(kc).watch(
-    `/api/v1/namespaces/${namespace}/pods`,
-    {},
-    (phase: string, pod: k8s.V1Pod) => {
-      if (phase === "ADDED" || phase === "MODIFIED") note(pod);
+  let stopped = false;
+  let controller: AbortController | undefined;
+  const start = async (): Promise<void> => {
+    controller = await new k8s.Watch(kc).watch(
+      `/api/v1/namespaces/${namespace}/pods`,
+      {},
+      (phase: string, pod: k8s.V1Pod) => {
+        if (phase === "ADDED" || phase === "MODIFIED") note(pod);
+      },
+      (error: unknown) => {
+        if (stopped) return;
+        // A watch the API server ends (or that fails) is started again: a step seen late is only late.
+        if (error) console.error(`[bench:start] pod watch ended (restarting): ${String(error)}`);
+        start().catch((cause: unknown) => console.error(`[bench:start] cannot restart the pod watch: ${String(cause)}`));
+      },
+    );
+  };
+  await start();
+  return {
+    seen,
+    stop: () => {
+      stopped = true;
+      controller?.abort();
     },
-    (error: unknown) => {
-      if (error) console.error(`[bench:start] pod watch ended: ${String(error)}`);
-    },
-  );
-  return { seen, stop: () => controller.abort() };
+  };
 }
