@@ -5,7 +5,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { connect as netConnect, createServer, type Socket } from "node:net";
-import { setPriority } from "node:os";
+import { cpus, loadavg, setPriority } from "node:os";
 import { join, resolve } from "node:path";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { CertificateAuthority } from "../../../sidecar/ca.js";
@@ -31,8 +31,11 @@ interface Result {
   newConnectionMs: number;
   /** CPU time of the proxy process (and its children) per keep-alive request at concurrency 1. */
   cpuMsPerRequest?: number;
+  /** RSS of the process just started, before its first request. */
   idleRssMb?: number;
   loadedRssMb?: number;
+  /** RSS after SETTLE_MS without traffic following the load: a long-running pod's idle state (V8's memory reducer has run). */
+  settledRssMb?: number;
   error?: string;
 }
 
@@ -244,8 +247,16 @@ async function measure(target: Target, host: string): Promise<Result> {
     c32: { p50: round(percentile(c32, 50)), p99: round(percentile(c32, 99)), rps: Math.round(c32.length / c32Seconds) },
     newConnectionMs: round(percentile(fresh, 50)),
     ...(cpuBefore === undefined || cpuAfter === undefined ? {} : { cpuMsPerRequest: round((cpuAfter - cpuBefore) / COUNTS.c1) }),
-    ...(idleRssMb === undefined ? {} : { idleRssMb, loadedRssMb }),
+    ...(idleRssMb === undefined ? {} : { idleRssMb, loadedRssMb, settledRssMb: await settledRss(target.pid) }),
   };
+}
+
+const SETTLE_MS = quick ? 12_000 : 20_000;
+
+/** RSS after SETTLE_MS of no traffic (V8 shrinks the heap of an idle isolate some seconds after its last GC). */
+async function settledRss(pid: number | undefined): Promise<number | undefined> {
+  await new Promise((resolveWait) => setTimeout(resolveWait, SETTLE_MS));
+  return rssMb(pid);
 }
 
 async function mintTimes(): Promise<{ leafP50Ms: number; contextP50Ms: number }> {
@@ -281,6 +292,7 @@ async function main(): Promise<void> {
     console.log("note: could not raise priority (not root); figures include scheduler noise");
   }
   mkdirSync(work, { recursive: true });
+  const loadAtStart = loadavg().map((value) => Math.round(value * 100) / 100);
   const dir = join(work, `run-${process.pid}`);
   mkdirSync(dir, { recursive: true });
   chmodSync(dir, 0o777);
@@ -346,6 +358,9 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     quick,
     counts: COUNTS,
+    // The machine is shared: figures mean little without how busy it was.
+    cpus: cpus().length,
+    loadAverage: { start: loadAtStart, end: loadavg().map((value) => Math.round(value * 100) / 100) },
     results,
     leafMint: mint,
     addedKeepAliveP50Ms: direct !== undefined && swap !== undefined ? Math.round((swap.c1.p50 - direct.c1.p50) * 1000) / 1000 : undefined,
@@ -415,15 +430,16 @@ async function startSquid(dir: string, secret: string): Promise<Proxy> {
   return { port, pid: child.pid, ca: readFileSync(join(squidDir, "ca.crt"), "utf8"), stop: () => child.kill("SIGTERM") };
 }
 
-function printTable(summary: { results: Result[]; leafMint: { leafP50Ms: number; contextP50Ms: number }; addedKeepAliveP50Ms?: number; rpsShareOfDirectC32?: number; notes: string[] }): void {
-  const rows = [["target", "c1 p50 ms", "c1 p99 ms", "c1 req/s", "c32 p50 ms", "c32 p99 ms", "c32 req/s", "new conn ms", "CPU ms/req", "idle RSS MB", "loaded RSS MB"]];
+function printTable(summary: { cpus: number; loadAverage: { start: number[]; end: number[] }; results: Result[]; leafMint: { leafP50Ms: number; contextP50Ms: number }; addedKeepAliveP50Ms?: number; rpsShareOfDirectC32?: number; notes: string[] }): void {
+  const rows = [["target", "c1 p50 ms", "c1 p99 ms", "c1 req/s", "c32 p50 ms", "c32 p99 ms", "c32 req/s", "new conn ms", "CPU ms/req", "start RSS MB", "loaded RSS MB", "idle after load MB"]];
   for (const result of summary.results) {
-    rows.push([result.name, result.c1.p50, result.c1.p99, result.c1.rps, result.c32.p50, result.c32.p99, result.c32.rps, result.newConnectionMs, result.cpuMsPerRequest ?? "-", result.idleRssMb ?? "-", result.loadedRssMb ?? "-"].map(String));
+    rows.push([result.name, result.c1.p50, result.c1.p99, result.c1.rps, result.c32.p50, result.c32.p99, result.c32.rps, result.newConnectionMs, result.cpuMsPerRequest ?? "-", result.idleRssMb ?? "-", result.loadedRssMb ?? "-", result.settledRssMb ?? "-"].map(String));
   }
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? "").length))) ?? [];
   for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(" | "));
   console.log(`leaf mint p50 ${summary.leafMint.leafP50Ms} ms (with TLS context ${summary.leafMint.contextP50Ms} ms)`);
   console.log(`added keep-alive p50 over direct (c1): ${String(summary.addedKeepAliveP50Ms)} ms; sidecar c32 req/s share of direct: ${String(summary.rpsShareOfDirectC32)}`);
+  console.log(`load average (1/5/15 min) at start ${summary.loadAverage.start.join(" ")}, at end ${summary.loadAverage.end.join(" ")} on ${summary.cpus} CPUs`);
   for (const note of summary.notes) console.log(`note: ${note}`);
 }
 
