@@ -55,6 +55,25 @@ async function sidecarLog(namespace: string, pod: string): Promise<string> {
   return cluster.core.readNamespacedPodLog({ namespace, name: pod, container: "sidecar" });
 }
 
+/** Where a session stuck: its status, its pod's container states and the sidecar's last log lines. */
+async function diagnose(namespace: string): Promise<string> {
+  const session = await readSession(cluster, namespace, SESSION).catch(() => undefined);
+  const pod = await podOf(namespace).catch(() => undefined);
+  const states = [...(pod?.status?.initContainerStatuses ?? []), ...(pod?.status?.containerStatuses ?? [])].map((status) => ({ name: status.name, state: status.state, last: status.lastState, restarts: status.restartCount }));
+  const log = pod?.metadata?.name === undefined ? "" : await sidecarLog(namespace, pod.metadata.name).catch((error: unknown) => String(error));
+  return `status ${JSON.stringify(session?.status)}; containers ${JSON.stringify(states)}; sidecar log tail:\n${log.split("\n").slice(-8).join("\n")}`;
+}
+
+/**
+ * The sidecar's /metrics, through the API server's pod proxy (the admin port is not exposed
+ * otherwise). Retried: on this cluster the proxy's connection to a pod's admin port is now and
+ * then reset (503 "connection reset by peer"), with the sidecar up and its probes passing.
+ */
+async function sidecarMetrics(namespace: string, pod: string): Promise<string> {
+  return waitFor(`/metrics of ${namespace}/${pod}'s sidecar through the API server`, () =>
+    cluster.core.connectGetNamespacedPodProxyWithPath({ namespace, name: `${pod}:15021`, path: "metrics" }), { timeoutMs: 20_000, intervalMs: 500 });
+}
+
 /** Everything a person (or the operator) can read about a session, for the value scan. */
 async function readable(namespace: string): Promise<string> {
   const parts: string[] = [JSON.stringify(await readSession(cluster, namespace, SESSION))];
@@ -65,6 +84,7 @@ async function readable(namespace: string): Promise<string> {
     for (const container of ["sidecar", "agent"]) {
       parts.push(await cluster.core.readNamespacedPodLog({ namespace, name: pod.metadata.name, container }).catch(() => ""));
     }
+    parts.push(await sidecarMetrics(namespace, pod.metadata.name));
   }
   return parts.join("\n");
 }
@@ -114,13 +134,16 @@ after(async () => {
 describe("an AgentSession whose credential comes from Vault (Kubernetes auth)", { skip: vaultSkipReason }, () => {
   test("in a namespace the role binds: Running, CredentialsResolved, and the agent's request carries the Vault value", async () => {
     assert.ok(bound !== undefined && upstream !== undefined && vault !== undefined);
-    const session = await waitForSession(cluster, bound, SESSION, "Running", (s) => s.status?.phase === "Running", 180_000);
+    const session = await waitForSession(cluster, bound, SESSION, "Running", (s) => s.status?.phase === "Running", 180_000).catch(async (error: unknown) => {
+      throw new Error(`the bound session did not run: ${await diagnose(bound!)}`, { cause: error });
+    });
     assert.equal(condition(session, "CredentialsResolved")?.status, "True", JSON.stringify(session.status));
     const seen = await waitFor("the upstream to receive the agent's request", () => upstream?.seen.find((request) => request.url === "/vault-session"), { timeoutMs: 120_000 });
     assert.equal(seen.authorization, `Bearer ${VALUE}`, "the sidecar swapped the stub for the value read from Vault");
     const pod = await podOf(bound);
     const log = await sidecarLog(bound, pod?.metadata?.name ?? "");
     assert.match(log, /"event":"credentials-resolved"/, "the sidecar reported its credentials resolved");
+    assert.match(await sidecarMetrics(bound, pod?.metadata?.name ?? ""), /agentbox_sidecar_vault_credential_resolved\{credential="anthropic"\} 1/);
     // The login went through Kubernetes auth, checked by TokenReview (Vault's audit names the mount).
     assert.match(await readFile(vault.auditFile, "utf8"), /"path":"auth\/kubernetes\/login"/);
   });
@@ -165,7 +188,7 @@ describe("an AgentSession whose credential comes from Vault (Kubernetes auth)", 
     assert.ok(agent?.state?.running === undefined && agent?.started !== true, "the agent is still not started");
   });
 
-  test("no value in any status, event, pod, log or Vault audit record (acceptance 3, e2e half)", async () => {
+  test("no value in any status, event, pod, log, metric or Vault audit record (acceptance 3, e2e half)", async () => {
     assert.ok(bound !== undefined && unbound !== undefined && vault !== undefined);
     for (const namespace of [bound, unbound]) assert.equal(leaks(await readable(namespace)), false, `something readable in ${namespace} carries the value`);
     const audit = await readFile(vault.auditFile, "utf8");
