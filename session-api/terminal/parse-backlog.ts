@@ -1,15 +1,16 @@
 // What reaches the headless terminal, and when. The headless terminal only serves snapshots, and
-// it parses slower than a busy program writes (about 8 MB/s on a loaded core), so it must never
-// hold back the live stream to viewers nor make memory grow without bound. While the parser is
-// more than `highBytes` behind, output is held here and only its last `tailBytes` are kept; that
-// tail is fed to it, cut at a line start, when a snapshot or resize needs it or, once the parser
-// has caught up, at most once per `releaseIntervalMs`, so that during a flood parsing takes a
-// small share of a CPU that the live stream needs more.
+// it parses slower than a busy program writes (about 10 MB/s on a loaded core), so it must never
+// hold back the live stream to viewers, take the CPU the live stream needs, nor make memory grow
+// without bound. Output goes to the parser while it stays within a byte budget (a token bucket:
+// `parseBytesPerSecond`, bursts of `burstBytes`) and the parser is at most `highBytes` behind.
+// Past that, output is held here and only its last `tailBytes` are kept; the held tail is fed to
+// the parser, cut at a line start, when the budget allows again or at once when a snapshot or a
+// resize needs the screen to be current.
 //
 // The trade: after a flood, a snapshot is built from the flood's tail rather than every byte.
 // For the output that floods (line-oriented dumps, logs, `cat`), a tail longer than the screen
 // plus its scrollback yields the same screen; modes set before the flood (alternate screen,
-// scroll region) are kept because the terminal is not reset. Viewers attached live get every byte.
+// scroll region, colours) are kept because the terminal is not reset. Live viewers get every byte.
 //
 // Pure bookkeeping, no I/O: the caller posts what these methods return, in order.
 
@@ -18,11 +19,18 @@ export interface BacklogLimits {
   highBytes: number;
   /** Held output beyond this many trailing bytes is dropped. */
   tailBytes: number;
-  /** Least time between two releases of held output that nothing asked for. */
-  releaseIntervalMs: number;
+  /** Sustained bytes per second the parser is given while output floods. */
+  parseBytesPerSecond: number;
+  /** Bytes the parser may be given at once beyond that rate. */
+  burstBytes: number;
 }
 
-export const DEFAULT_BACKLOG_LIMITS: BacklogLimits = { highBytes: 1 << 20, tailBytes: 512 << 10, releaseIntervalMs: 1000 };
+export const DEFAULT_BACKLOG_LIMITS: BacklogLimits = {
+  highBytes: 1 << 20,
+  tailBytes: 512 << 10,
+  parseBytesPerSecond: 1 << 20,
+  burstBytes: 1 << 20,
+};
 
 // CAN aborts any escape sequence the parser was in the middle of when bytes were dropped.
 const CANCEL = Buffer.from([0x18]);
@@ -33,19 +41,24 @@ export class ParseBacklog {
   private held: Buffer[] = [];
   private heldBytes = 0;
   private droppedSinceRelease = 0;
-  private lastRelease = -Infinity;
+  private tokens: number;
+  private refilledAt: number;
   /** Bytes never parsed because the parser was too far behind; for stats. */
   skipped = 0;
 
   constructor(
     private readonly limits: BacklogLimits = DEFAULT_BACKLOG_LIMITS,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.tokens = limits.burstBytes;
+    this.refilledAt = now();
+  }
 
   /** New output: returns what to post to the parser now, or undefined when it is held. */
   write(chunk: Buffer): Buffer | undefined {
-    if (this.heldBytes === 0 && this.unparsed + chunk.length <= this.limits.highBytes) {
+    if (this.heldBytes === 0 && this.fits(chunk.length)) {
       this.unparsed += chunk.length;
+      this.tokens -= chunk.length;
       return chunk;
     }
     this.hold(chunk);
@@ -74,13 +87,25 @@ export class ParseBacklog {
     this.heldBytes = 0;
     this.droppedSinceRelease = 0;
     this.unparsed += data.length;
-    this.lastRelease = this.now();
+    // An asked-for release may overdraw the budget; it is paid back before the next one.
+    this.refill();
+    this.tokens -= data.length;
     return data;
   }
 
+  private fits(bytes: number): boolean {
+    this.refill();
+    return this.tokens >= bytes && this.unparsed + bytes <= this.limits.highBytes;
+  }
+
+  private refill(): void {
+    const now = this.now();
+    this.tokens = Math.min(this.limits.burstBytes, this.tokens + ((now - this.refilledAt) / 1000) * this.limits.parseBytesPerSecond);
+    this.refilledAt = now;
+  }
+
   private releaseIfDue(): Buffer | undefined {
-    const caughtUp = this.unparsed <= this.limits.highBytes / 2;
-    return caughtUp && this.now() - this.lastRelease >= this.limits.releaseIntervalMs ? this.release() : undefined;
+    return this.heldBytes > 0 && this.fits(Math.min(this.heldBytes, this.limits.tailBytes)) ? this.release() : undefined;
   }
 
   private hold(chunk: Buffer): void {

@@ -2,7 +2,7 @@
 // Local (default): a local PTY read directly vs the same kind of PTY through the session API.
 // --cluster (needs the e2e cluster): one agent pod; `kubectl exec -it` into it (run on a local
 // PTY, as a person would) vs the session API attached to it through pods/attach.
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -96,6 +96,13 @@ async function throughput(stream: Stream): Promise<{ mbPerSec: number; bytes: nu
   return { mbPerSec: bytes / MB / seconds, bytes, seconds, ...(resyncs === undefined ? {} : { resyncs }) };
 }
 
+/** CPU time a process has used so far, from /proc (Linux). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  // utime and stime are fields 14 and 15 of the file, 12 and 13 after the command name.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 const percentile = (values: number[], p: number): number => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -185,6 +192,8 @@ async function fanOut(url: string, namespace: string, session: string, typer: St
 }
 
 interface Target {
+  /** The session API process, to read the CPU time it spends. */
+  serverPid: number;
   reference: string;
   direct(): Stream;
   url: string;
@@ -212,6 +221,7 @@ const stopProcess = (child: ChildProcess): Promise<void> =>
 async function localTarget(): Promise<Target> {
   const { url, child } = await serverProcess("local");
   return {
+    serverPid: child.pid ?? 0,
     reference: "local PTY (reference)",
     direct: () => {
       const pty = startLocalPty({ command: ["sh"], env, cwd: home }, { cols: 120, rows: 40 });
@@ -245,6 +255,7 @@ async function clusterTarget(): Promise<Target> {
   const { url, child } = await serverProcess("cluster");
   const kubeconfig = process.env.KUBECONFIG ?? "/var/lib/agentbox/cluster/admin.kubeconfig";
   return {
+    serverPid: child.pid ?? 0,
     reference: "kubectl exec -it (reference)",
     direct: () => {
       const pty = startLocalPty(
@@ -281,7 +292,13 @@ async function main(): Promise<void> {
   try {
     const ref = target.direct();
     const api = await viaApi(target.url, target.namespace, target.session);
-    if (PARTS.has("throughput")) results.throughput = { reference: await throughput(ref), sessionApi: await throughput(api) };
+    if (PARTS.has("throughput")) {
+      const reference = await throughput(ref);
+      const cpuBefore = cpuSeconds(target.serverPid);
+      const sessionApi = await throughput(api);
+      // All threads of the session API process (main and screen worker), user + system.
+      results.throughput = { reference, sessionApi: { ...sessionApi, serverCpuSeconds: cpuSeconds(target.serverPid) - cpuBefore } };
+    }
     if (PARTS.has("echo")) {
       results.echoIdle = { reference: await echo(ref, false), sessionApi: await echo(api, false) };
       results.echoStreaming = { reference: await echo(ref, true), sessionApi: await echo(api, true) };
@@ -302,13 +319,13 @@ async function main(): Promise<void> {
 
 function printTable(r: Record<string, unknown>): void {
   type Pair = { reference: { p50: number; p95: number }; sessionApi: { p50: number; p95: number } };
-  const t = r.throughput as { reference: { mbPerSec: number }; sessionApi: { mbPerSec: number; resyncs?: number } } | undefined;
+  const t = r.throughput as { reference: { mbPerSec: number }; sessionApi: { mbPerSec: number; resyncs?: number; serverCpuSeconds: number } } | undefined;
   const ei = r.echoIdle as Pair | undefined;
   const es = r.echoStreaming as Pair | undefined;
   const f = r.fanOut as { viewers: number; p50LagMs: number; maxLagMs: number; resyncs: number } | undefined;
   const ms = (e: { p50: number; p95: number }): string => `${e.p50.toFixed(2)} / ${e.p95.toFixed(2)} ms`;
   const rows = [["measure", String(r.reference), "through session API"]];
-  if (t) rows.push([`throughput ${THROUGHPUT_BYTES / MB} MB`, `${t.reference.mbPerSec.toFixed(1)} MB/s`, `${t.sessionApi.mbPerSec.toFixed(1)} MB/s (${t.sessionApi.resyncs ?? 0} resyncs)`]);
+  if (t) rows.push([`throughput ${THROUGHPUT_BYTES / MB} MB`, `${t.reference.mbPerSec.toFixed(1)} MB/s`, `${t.sessionApi.mbPerSec.toFixed(1)} MB/s (${t.sessionApi.resyncs ?? 0} resyncs, server CPU ${t.sessionApi.serverCpuSeconds.toFixed(1)} s)`]);
   if (ei) rows.push(["echo p50 / p95, idle", ms(ei.reference), ms(ei.sessionApi)]);
   if (es) rows.push(["echo p50 / p95, streaming", ms(es.reference), ms(es.sessionApi)]);
   if (f) rows.push([`${f.viewers} viewers: worst lag p50 / max`, "-", `${f.p50LagMs.toFixed(0)} / ${f.maxLagMs.toFixed(0)} ms (${f.resyncs} resyncs)`]);

@@ -214,7 +214,7 @@ test("a viewer that joins while the pod starts is attached as soon as it runs, n
 
 test("after a flood the screen could not keep up with, a late viewer's snapshot still equals a continuous viewer's screen", async () => {
   // Tight limits so the screen surely falls behind and is fed only the flood's tail.
-  const floodHub = new TerminalHub({ log: pino({ level: "silent" }), backlog: { highBytes: 64 << 10, tailBytes: 256 << 10, releaseIntervalMs: 1000 } });
+  const floodHub = new TerminalHub({ log: pino({ level: "silent" }), backlog: { highBytes: 64 << 10, tailBytes: 256 << 10, parseBytesPerSecond: 256 << 10, burstBytes: 64 << 10 } });
   const floodServer = new WebSocketServer({ host: "127.0.0.1", port: 0 });
   floodServer.on("connection", (ws, req) => {
     floodHub.join("f", () => ({ connect: localPtyFactory({ command: ["sh"], env, cwd: home }), state: () => Promise.resolve("running" as const) }), ws, req.url === "/ro" ? "ro" : "rw");

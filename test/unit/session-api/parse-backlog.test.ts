@@ -2,7 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ParseBacklog } from "../../../session-api/terminal/parse-backlog.js";
 
-const limits = { highBytes: 100, tailBytes: 30, releaseIntervalMs: 0 };
+// A budget too large to matter, for the tests of holding and cutting.
+const limits = { highBytes: 100, tailBytes: 30, parseBytesPerSecond: 1e12, burstBytes: 1e12 };
 const bytes = (text: string): Buffer => Buffer.from(text);
 const text = (data: Buffer | undefined): string | undefined => data?.toString("latin1");
 
@@ -19,8 +20,8 @@ test("past the high mark output is held, and everything held is released in orde
   backlog.write(bytes("x".repeat(98)));
   assert.equal(backlog.write(bytes("one\n")), undefined);
   assert.equal(backlog.write(bytes("two\n")), undefined, "held output stays behind earlier held output");
-  assert.equal(backlog.parsed(10), undefined, "still more than half the high mark behind");
-  assert.equal(text(backlog.parsed(38)), "one\ntwo\n");
+  assert.equal(backlog.parsed(3), undefined, "the parser would still be more than 100 bytes behind");
+  assert.equal(text(backlog.parsed(3)), "one\ntwo\n", "92 + 8 bytes fit");
   assert.equal(backlog.skipped, 0);
 });
 
@@ -53,20 +54,19 @@ test("released bytes count as unparsed: the parser must report them before more 
   assert.equal(backlog.write(bytes("w")), undefined);
 });
 
-test("unasked releases are spaced by the interval; asked ones are not", () => {
+test("while output floods, the parser is given no more than its byte budget; asked-for releases are not held back", () => {
   let now = 0;
-  const backlog = new ParseBacklog({ ...limits, releaseIntervalMs: 1000 }, () => now);
-  backlog.write(bytes("x".repeat(100)));
-  assert.equal(text(backlog.write(bytes("a\n"))), undefined);
-  assert.equal(text(backlog.parsed(100)), "a\n", "the first release is due at once");
-  backlog.write(bytes("x".repeat(98)));
-  assert.equal(backlog.write(bytes("b\n")), undefined);
-  now = 999;
-  assert.equal(backlog.parsed(100), undefined, "caught up, but released 999 ms ago");
-  assert.equal(backlog.write(bytes("c\n")), undefined);
-  now = 1000;
-  assert.equal(text(backlog.write(bytes("d\n"))), "b\nc\nd\n", "due again: the next write releases everything held");
-  backlog.write(bytes("x".repeat(94)));
-  assert.equal(backlog.write(bytes("y".repeat(20))), undefined, "6 + 94 bytes unparsed: these are held, not due yet");
-  assert.equal(text(backlog.release()), "y".repeat(20), "a snapshot or resize takes it whenever it asks");
+  const backlog = new ParseBacklog({ highBytes: 100, tailBytes: 30, parseBytesPerSecond: 50, burstBytes: 60 }, () => now);
+  assert.equal(text(backlog.write(bytes("x".repeat(60)))), "x".repeat(60), "the burst goes through");
+  assert.equal(backlog.write(bytes("a\n")), undefined, "budget spent: held though the parser is idle");
+  assert.equal(backlog.parsed(60), undefined, "parsed, but no budget yet");
+  now = 20; // +1 byte of budget
+  assert.equal(backlog.write(bytes("b\n")), undefined, "1 byte of budget does not cover 4 held bytes");
+  now = 120; // +5 more
+  assert.equal(text(backlog.write(bytes("c\n"))), "a\nb\nc\n", "the budget covers what is held: released in order");
+  assert.equal(backlog.write(bytes("d\n")), undefined, "budget spent again");
+  assert.equal(text(backlog.release()), "d\n", "a snapshot or resize takes it whenever it asks");
+  now = 1000; // 44 bytes of budget came back, 2 of them owed for the asked-for release
+  assert.equal(text(backlog.write(bytes("y".repeat(40)))), "y".repeat(40));
+  assert.equal(backlog.write(bytes("z".repeat(5))), undefined, "the debt was paid from the refill");
 });
