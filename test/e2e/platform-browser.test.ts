@@ -51,8 +51,12 @@ async function waitForRunning(name: string): Promise<void> {
       return (last as { status?: { phase?: string } }).status?.phase === "Running" ? true : undefined;
     },
     { timeoutMs: 180_000, intervalMs: 500 },
-  ).catch((error: unknown) => {
-    throw new Error(`session ${name} never ran: ${JSON.stringify((last as { status?: unknown } | undefined)?.status)}`, { cause: error });
+  ).catch(async (error: unknown) => {
+    // The session's status says "Starting"; the pod's conditions and events say why (e.g. a node
+    // full of other tests' pods: "Insufficient cpu", or a missing Secret: FailedMount).
+    const events = await cluster.core.listNamespacedEvent({ namespace: ns!, fieldSelector: `involvedObject.name=${name}` }).catch(() => undefined);
+    const why = (events?.items ?? []).filter((e) => e.type === "Warning").map((e) => `${e.reason}: ${e.message}`).slice(-3);
+    throw new Error(`session ${name} never ran: ${JSON.stringify((last as { status?: unknown } | undefined)?.status)}; pod warnings: ${JSON.stringify(why)}`, { cause: error });
   });
 }
 
