@@ -10,6 +10,8 @@ import {
   setHeaderOptions,
   type Configuration,
   type KubernetesObject,
+  type RequestContext,
+  type SecurityAuthentication,
 } from "@kubernetes/client-node";
 import { FIELD_MANAGER } from "./names.js";
 
@@ -34,7 +36,7 @@ export function makeClients(kc: KubeConfig, requestTimeoutMs = REQUEST_TIMEOUT_M
   if (!cluster) throw new Error("the kubeconfig has no current cluster: set its current-context, or run in a pod with a service account");
   const config: Configuration = createConfiguration({
     baseServer: new ServerConfiguration(cluster.server, {}),
-    authMethods: { default: kc },
+    authMethods: { default: sharedConnections(kc) },
     promiseMiddleware: [
       {
         pre: async (ctx) => {
@@ -51,6 +53,27 @@ export function makeClients(kc: KubeConfig, requestTimeoutMs = REQUEST_TIMEOUT_M
     custom: new CustomObjectsApi(config),
     objects: new KubernetesObjectApi(config),
     coordination: new CoordinationV1Api(config),
+  };
+}
+
+/**
+ * The kubeconfig's authentication on one connection pool. client-node builds a new undici Agent
+ * for every request, so every API call paid a new TCP connection and TLS handshake (with the
+ * client certificate): under a burst of sessions that, more than the API server's own work,
+ * was where a reconcile's time went. Headers (bearer tokens, refreshed) are still applied per
+ * request; the TLS settings of the first request are kept for the life of the process.
+ */
+function sharedConnections(kc: KubeConfig): SecurityAuthentication {
+  let shared: ReturnType<RequestContext["getDispatcher"]>;
+  return {
+    getName: () => "kubeconfig, shared connections",
+    async applySecurityAuthentication(ctx: RequestContext): Promise<void> {
+      await kc.applySecurityAuthentication(ctx);
+      const own = ctx.getDispatcher();
+      if (!own) return;
+      shared ??= own;
+      ctx.setDispatcher(shared);
+    },
   };
 }
 
