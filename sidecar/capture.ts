@@ -47,6 +47,11 @@ export function captureRules(options: CaptureOptions, family: 4 | 6): string {
     ":OUTPUT ACCEPT [0:0]",
     `:${FILTER_CHAIN} - [0:0]`,
     `-A OUTPUT -j ${FILTER_CHAIN}`,
+    // Replies on connections opened from outside (the kubelet's probes of the sidecar's admin
+    // port): some of their packets (TIME_WAIT ACKs, resets) have no owning socket, so the uid
+    // exemption misses them and the probe was reset about one time in two. The REPLY direction
+    // excludes every connection the pod opens itself.
+    `-A ${FILTER_CHAIN} -m conntrack --ctstate ESTABLISHED,RELATED --ctdir REPLY -j RETURN`,
     `-A ${FILTER_CHAIN} ${sidecar}`,
     `-A ${FILTER_CHAIN} -o lo -j RETURN`,
     // What the nat rules redirected to the sidecar. (Its output interface still reads as the

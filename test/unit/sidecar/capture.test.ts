@@ -24,6 +24,7 @@ test("nat: sidecar exempt first, DNS before the loopback exemption, 443 and 80 r
 
 test("filter: other TCP reset, everything else (UDP, QUIC, ICMP) dropped", () => {
   assert.deepEqual(chain(v4, "AGENTBOX_EGRESS"), [
+    "-m conntrack --ctstate ESTABLISHED,RELATED --ctdir REPLY -j RETURN",
     "-m owner --uid-owner 1337 -j RETURN",
     "-o lo -j RETURN",
     "-m conntrack --ctstate DNAT -j RETURN",
