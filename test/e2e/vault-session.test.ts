@@ -134,8 +134,9 @@ after(async () => {
 describe("an AgentSession whose credential comes from Vault (Kubernetes auth)", { skip: vaultSkipReason }, () => {
   test("in a namespace the role binds: Running, CredentialsResolved, and the agent's request carries the Vault value", async () => {
     assert.ok(bound !== undefined && upstream !== undefined && vault !== undefined);
-    const session = await waitForSession(cluster, bound, SESSION, "Running", (s) => s.status?.phase === "Running", 180_000).catch(async (error: unknown) => {
-      throw new Error(`the bound session did not run: ${await diagnose(bound!)}`, { cause: error });
+    const ns = bound;
+    const session = await waitForSession(cluster, ns, SESSION, "Running", (s) => s.status?.phase === "Running", 180_000).catch(async (error: unknown) => {
+      throw new Error(`the bound session did not run: ${await diagnose(ns)}`, { cause: error });
     });
     assert.equal(condition(session, "CredentialsResolved")?.status, "True", JSON.stringify(session.status));
     const seen = await waitFor("the upstream to receive the agent's request", () => upstream?.seen.find((request) => request.url === "/vault-session"), { timeoutMs: 120_000 });
