@@ -7,7 +7,7 @@
 # Why not `go build github.com/hashicorp/vault` straight from the module: Vault's release tree is
 # built against its own ./sdk directory, which matches no published github.com/hashicorp/vault/sdk
 # version. With the sdk its go.mod names (v0.21.0) two signatures differ, so the module is copied
-# out of the module cache and those call sites are adapted (patch_vault below), then built with
+# out of the module cache and the three call sites are adapted (patch_vault below), then built with
 # `replace github.com/hashicorp/vault => ./src`.
 #
 # usage: build.sh [--budget SECONDS]   (with a budget, a build still running after SECONDS is
@@ -44,6 +44,8 @@ say "fetching the module (go mod download)"
 module_dir=$(cd "$here" && go mod download -json "github.com/hashicorp/vault" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
 [ -d "$module_dir" ] || { echo "go mod download gave no directory for github.com/hashicorp/vault v$version" >&2; exit 1; }
 
+# A fixed path on purpose: Go's build-cache keys include the source directory, so a rebuild from
+# the same place reuses every package already compiled.
 build="$root/build"
 rm -rf "$build"
 mkdir -p "$build"
