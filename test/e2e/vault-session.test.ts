@@ -64,14 +64,9 @@ async function diagnose(namespace: string): Promise<string> {
   return `status ${JSON.stringify(session?.status)}; containers ${JSON.stringify(states)}; sidecar log tail:\n${log.split("\n").slice(-8).join("\n")}`;
 }
 
-/**
- * The sidecar's /metrics, through the API server's pod proxy (the admin port is not exposed
- * otherwise). Retried: on this cluster the proxy's connection to a pod's admin port is now and
- * then reset (503 "connection reset by peer"), with the sidecar up and its probes passing.
- */
+/** The sidecar's /metrics, through the API server's pod proxy (the admin port is not exposed otherwise). */
 async function sidecarMetrics(namespace: string, pod: string): Promise<string> {
-  return waitFor(`/metrics of ${namespace}/${pod}'s sidecar through the API server`, () =>
-    cluster.core.connectGetNamespacedPodProxyWithPath({ namespace, name: `${pod}:15021`, path: "metrics" }), { timeoutMs: 20_000, intervalMs: 500 });
+  return cluster.core.connectGetNamespacedPodProxyWithPath({ namespace, name: `${pod}:15021`, path: "metrics" });
 }
 
 /** Everything a person (or the operator) can read about a session, for the value scan. */
