@@ -61,12 +61,15 @@ export class Controller {
       ),
     );
     const enqueue = (obj: KubernetesObject): void => this.queue.add(keyOf(obj));
+    // A session never reconciled (no status yet) has no pod yet: it goes first.
+    const enqueueNew = (obj: KubernetesObject): void => this.queue.add(keyOf(obj), { urgent: (obj as { status?: unknown }).status === undefined });
     this.sessions.on("delete", (s) => {
       this.applied.delete(s.metadata?.uid ?? "");
       this.diagnoses.delete(s.metadata?.uid ?? "");
     });
+    this.sessions.on("add", enqueueNew);
+    for (const verb of ["update", "delete"] as const) this.sessions.on(verb, enqueue);
     for (const verb of ["add", "update", "delete"] as const) {
-      this.sessions.on(verb, enqueue);
       this.templates.on(verb, (t) => this.enqueueUsersOf(t));
       this.pods.on(verb, (p) => {
         const session = p.metadata?.labels?.[SESSION_LABEL];
@@ -142,11 +145,14 @@ export class Controller {
       const key = await this.queue.get();
       if (key === undefined) return;
       const end = this.o.metrics?.reconcileDuration.startTimer();
+      const waitedMs = this.queue.waitedMs(key);
+      const started = performance.now();
       try {
         const r = await reconcile({ clients: this.o.clients, caches: this.caches(), platform: this.o.platform, log: this.o.log, applied: this.applied, diagnoses: this.diagnoses, reapplyAfterMs: this.o.resyncSeconds * 1000 }, key);
         this.queue.forget(key);
         if (r.requeueAfterMs !== undefined) this.queue.addAfter(key, r.requeueAfterMs);
         end?.({ result: "ok" });
+        this.o.log.debug({ session: key, waitedMs, tookMs: Math.round(performance.now() - started), phase: r.phase }, "reconciled");
       } catch (err) {
         end?.({ result: "error" });
         const permanent = err instanceof PermanentError;

@@ -22,6 +22,9 @@ export interface QueueOptions {
  */
 export class WorkQueue {
   private readonly queue: string[] = [];
+  /** Keys served before `queue`: work that nothing has been done for yet (new sessions). */
+  private readonly urgent: string[] = [];
+  private readonly since = new Map<string, number>();
   private readonly queued = new Set<string>();
   private readonly processing = new Set<string>();
   private readonly dirty = new Set<string>();
@@ -41,22 +44,41 @@ export class WorkQueue {
     this.now = opts.now ?? Date.now;
   }
 
-  add(key: string): void {
+  /**
+   * Queues `key`. An urgent key is served before every ordinary one, so a burst of new sessions
+   * is not kept waiting behind follow-up reconciles of sessions that already have their pods;
+   * a key already queued as ordinary moves up when added as urgent.
+   */
+  add(key: string, opts: { urgent?: boolean } = {}): void {
     if (this.shuttingDown) return;
     if (this.processing.has(key)) {
       this.dirty.add(key);
       return;
     }
-    if (this.queued.has(key)) return;
+    if (this.queued.has(key)) {
+      const at = opts.urgent ? this.queue.indexOf(key) : -1;
+      if (at >= 0) {
+        this.queue.splice(at, 1);
+        this.urgent.push(key);
+      }
+      return;
+    }
     this.queued.add(key);
+    this.since.set(key, this.now());
     const waiter = this.waiters.shift();
     if (waiter) {
       this.queued.delete(key);
       this.processing.add(key);
       waiter(key);
     } else {
-      this.queue.push(key);
+      (opts.urgent ? this.urgent : this.queue).push(key);
     }
+  }
+
+  /** How long the key being processed waited in the queue, in ms. */
+  waitedMs(key: string): number | undefined {
+    const t = this.since.get(key);
+    return t === undefined ? undefined : this.now() - t;
   }
 
   /** Adds `key` after `ms`; an earlier pending timer for the key wins over a later one. */
@@ -94,7 +116,7 @@ export class WorkQueue {
 
   /** The next key to process, or undefined once the queue is shut down. */
   get(): Promise<string | undefined> {
-    const key = this.queue.shift();
+    const key = this.urgent.shift() ?? this.queue.shift();
     if (key !== undefined) {
       this.queued.delete(key);
       this.processing.add(key);
@@ -106,11 +128,12 @@ export class WorkQueue {
 
   done(key: string): void {
     this.processing.delete(key);
+    this.since.delete(key);
     if (this.dirty.delete(key)) this.add(key);
   }
 
   get length(): number {
-    return this.queue.length;
+    return this.urgent.length + this.queue.length;
   }
 
   get busy(): number {

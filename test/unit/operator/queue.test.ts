@@ -87,3 +87,28 @@ test("shutDown releases waiting workers and cancels timers", async () => {
   q.add("late");
   assert.equal(await q.get(), undefined);
 });
+
+test("urgent keys are served before ordinary ones, in their own order; an ordinary key added as urgent moves up", async () => {
+  const q = new WorkQueue();
+  q.add("old-1");
+  q.add("old-2");
+  q.add("new-1", { urgent: true });
+  q.add("old-2", { urgent: true });
+  q.add("new-2", { urgent: true });
+  q.add("new-1", { urgent: true });
+  const order: (string | undefined)[] = [];
+  for (let i = 0; i < 4; i++) order.push(await q.get());
+  assert.deepEqual(order, ["new-1", "old-2", "new-2", "old-1"]);
+  assert.equal(q.length, 0);
+});
+
+test("waitedMs: how long the key being processed waited", async () => {
+  const time = fakeTime();
+  const q = new WorkQueue({ scheduler: time.scheduler, now: time.now });
+  q.add("a");
+  time.advance(250);
+  const key = await q.get();
+  assert.equal(q.waitedMs(key!), 250);
+  q.done(key!);
+  assert.equal(q.waitedMs(key!), undefined);
+});
