@@ -14,8 +14,8 @@ const MB = 1 << 20;
 const THROUGHPUT_BYTES = Number(process.env.BENCH_BYTES ?? 50 * MB);
 const ECHO_SAMPLES = Number(process.env.BENCH_ECHO_SAMPLES ?? 200);
 const VIEWERS = Number(process.env.BENCH_VIEWERS ?? 50);
-// For profiling one part: BENCH_PARTS=throughput (comma-separated: throughput, echo, fanout).
-const PARTS = new Set((process.env.BENCH_PARTS ?? "throughput,echo,fanout").split(","));
+// For profiling one part: BENCH_PARTS=throughput (comma-separated: throughput, shell, echo, fanout).
+const PARTS = new Set((process.env.BENCH_PARTS ?? "throughput,shell,echo,fanout").split(","));
 // Extra node flags for the session API process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
 const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
 const home = mkdtempSync(join(tmpdir(), "agentbox-bench-"));
@@ -30,8 +30,9 @@ interface Stream {
   snapshots?: () => number;
 }
 
-async function viaApi(url: string, namespace: string, session: string): Promise<Stream> {
-  const ws = new WebSocket(`${url.replace("http", "ws")}/api/v1/namespaces/${namespace}/sessions/${session}/terminal`, ["agentbox.v1", `agentbox.bearer.${TOKEN}`]);
+/** The session's shared terminal (pods/attach), or with `shell` a fresh shell in it (pods/exec). */
+async function viaApi(url: string, namespace: string, session: string, endpoint: "terminal" | "shell" = "terminal"): Promise<Stream> {
+  const ws = new WebSocket(`${url.replace("http", "ws")}/api/v1/namespaces/${namespace}/sessions/${session}/${endpoint}`, ["agentbox.v1", `agentbox.bearer.${TOKEN}`]);
   await new Promise((resolve, reject) => {
     ws.once("open", resolve);
     ws.once("error", reject);
@@ -299,6 +300,17 @@ async function main(): Promise<void> {
       // All threads of the session API process (main and screen worker), user + system.
       results.throughput = { reference, sessionApi: { ...sessionApi, serverCpuSeconds: cpuSeconds(target.serverPid) - cpuBefore } };
     }
+    // The same 50 MB through a fresh shell (pods/exec, as kubectl exec does): attach reads the
+    // agent's main process through the container runtime's log pipeline, exec does not.
+    if (PARTS.has("shell")) {
+      const shell = await viaApi(target.url, target.namespace, target.session, "shell");
+      // Input before the exec stream is open is dropped: wait for the shell's prompt.
+      await waitFor(shell, "$ ", 30_000);
+      const cpuBefore = cpuSeconds(target.serverPid);
+      const sessionApi = await throughput(shell);
+      results.throughputShell = { sessionApi: { ...sessionApi, serverCpuSeconds: cpuSeconds(target.serverPid) - cpuBefore } };
+      shell.close();
+    }
     if (PARTS.has("echo")) {
       results.echoIdle = { reference: await echo(ref, false), sessionApi: await echo(api, false) };
       results.echoStreaming = { reference: await echo(ref, true), sessionApi: await echo(api, true) };
@@ -326,6 +338,8 @@ function printTable(r: Record<string, unknown>): void {
   const ms = (e: { p50: number; p95: number }): string => `${e.p50.toFixed(2)} / ${e.p95.toFixed(2)} ms`;
   const rows = [["measure", String(r.reference), "through session API"]];
   if (t) rows.push([`throughput ${THROUGHPUT_BYTES / MB} MB`, `${t.reference.mbPerSec.toFixed(1)} MB/s`, `${t.sessionApi.mbPerSec.toFixed(1)} MB/s (${t.sessionApi.resyncs ?? 0} resyncs, server CPU ${t.sessionApi.serverCpuSeconds.toFixed(1)} s)`]);
+  const ts = r.throughputShell as { sessionApi: { mbPerSec: number; resyncs?: number; serverCpuSeconds: number } } | undefined;
+  if (ts) rows.push([`throughput ${THROUGHPUT_BYTES / MB} MB, fresh shell (exec)`, "(same as above)", `${ts.sessionApi.mbPerSec.toFixed(1)} MB/s (${ts.sessionApi.resyncs ?? 0} resyncs, server CPU ${ts.sessionApi.serverCpuSeconds.toFixed(1)} s)`]);
   if (ei) rows.push(["echo p50 / p95, idle", ms(ei.reference), ms(ei.sessionApi)]);
   if (es) rows.push(["echo p50 / p95, streaming", ms(es.reference), ms(es.sessionApi)]);
   if (f) rows.push([`${f.viewers} viewers: worst lag p50 / max`, "-", `${f.p50LagMs.toFixed(0)} / ${f.maxLagMs.toFixed(0)} ms (${f.resyncs} resyncs)`]);

@@ -25,7 +25,8 @@ async function backend(mode: string): Promise<Backend> {
   const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, TERM: "xterm-256color", PS1: "$ " };
   const store = new FakeSessionStore();
   await store.createSession("bench", { name: "bench", spec: { agent: { image: "local" } } });
-  return { store, authorizer: new FakeAuthorizer([fakeAgentUser("bench")]), upstreamFor: () => localPtyFactory({ command: ["sh"], env, cwd: home }) };
+  const local = localPtyFactory({ command: ["sh"], env, cwd: home });
+  return { store, authorizer: new FakeAuthorizer([fakeAgentUser("bench")]), upstreamFor: () => local, shellFor: () => local };
 }
 
 const mode = process.argv[2] ?? "local";
