@@ -11,7 +11,11 @@ export class TerminalHub {
   private readonly terminals = new Map<string, SessionTerminal>();
   private screens: ScreenHost | undefined;
 
-  constructor(private readonly defaults: HubDefaults) {}
+  constructor(private readonly defaults: HubDefaults) {
+    // Started now rather than with the first terminal: booting the worker (loading the headless
+    // terminal) would otherwise delay the first viewer's snapshot, and so its first byte.
+    this.screenHost();
+  }
 
   /** Attaches a viewer to the session's terminal, opening the upstream when none is open yet. */
   join(key: string, target: () => TerminalTarget, ws: WebSocket, role: Role): SessionTerminal {
@@ -48,7 +52,7 @@ export class TerminalHub {
     this.screens = undefined;
   }
 
-  // One worker for every session's screen, started with the first terminal. If it dies, the
+  // One worker for every session's screen, started with the hub. If it dies, the
   // terminals that used it close (their viewers reconnect) and the next one starts a new worker.
   private screenHost(): ScreenHost {
     if (!this.screens) {

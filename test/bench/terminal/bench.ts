@@ -309,6 +309,7 @@ async function main(): Promise<void> {
       const cpuBefore = cpuSeconds(target.serverPid);
       const sessionApi = await throughput(shell);
       results.throughputShell = { sessionApi: { ...sessionApi, serverCpuSeconds: cpuSeconds(target.serverPid) - cpuBefore } };
+      if (PARTS.has("echo")) results.echoShell = { idle: await echo(shell, false), streaming: await echo(shell, true) };
       shell.close();
     }
     if (PARTS.has("echo")) {
@@ -342,6 +343,11 @@ function printTable(r: Record<string, unknown>): void {
   if (ts) rows.push([`throughput ${THROUGHPUT_BYTES / MB} MB, fresh shell (exec)`, "(same as above)", `${ts.sessionApi.mbPerSec.toFixed(1)} MB/s (${ts.sessionApi.resyncs ?? 0} resyncs, server CPU ${ts.sessionApi.serverCpuSeconds.toFixed(1)} s)`]);
   if (ei) rows.push(["echo p50 / p95, idle", ms(ei.reference), ms(ei.sessionApi)]);
   if (es) rows.push(["echo p50 / p95, streaming", ms(es.reference), ms(es.sessionApi)]);
+  const eh = r.echoShell as { idle: { p50: number; p95: number }; streaming: { p50: number; p95: number } } | undefined;
+  if (eh && ei && es) {
+    rows.push(["echo p50 / p95, idle, fresh shell (exec)", ms(ei.reference), ms(eh.idle)]);
+    rows.push(["echo p50 / p95, streaming, fresh shell", ms(es.reference), ms(eh.streaming)]);
+  }
   if (f) rows.push([`${f.viewers} viewers: worst lag p50 / max`, "-", `${f.p50LagMs.toFixed(0)} / ${f.maxLagMs.toFixed(0)} ms (${f.resyncs} resyncs)`]);
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((row) => (row[i] ?? "").length)));
   for (const row of rows) process.stdout.write(`| ${row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(" | ")} |\n`);
