@@ -61,13 +61,11 @@ export class Controller {
       ),
     );
     const enqueue = (obj: KubernetesObject): void => this.queue.add(keyOf(obj));
-    // A session never reconciled (no status yet) has no pod yet: it goes first.
-    const enqueueNew = (obj: KubernetesObject): void => this.queue.add(keyOf(obj), { urgent: (obj as { status?: unknown }).status === undefined });
     this.sessions.on("delete", (s) => {
       this.applied.delete(s.metadata?.uid ?? "");
       this.diagnoses.delete(s.metadata?.uid ?? "");
     });
-    this.sessions.on("add", enqueueNew);
+    this.sessions.on("add", (s) => this.enqueueSession(s));
     for (const verb of ["update", "delete"] as const) this.sessions.on(verb, enqueue);
     for (const verb of ["add", "update", "delete"] as const) {
       this.templates.on(verb, (t) => this.enqueueUsersOf(t));
@@ -97,7 +95,7 @@ export class Controller {
 
   startWorkers(): void {
     for (let i = 0; i < this.o.workers; i++) this.workersDone.push(this.worker());
-    for (const s of this.sessions.list()) this.queue.add(keyOf(s));
+    for (const s of this.sessions.list()) this.enqueueSession(s);
     this.resyncTimer = setInterval(() => {
       for (const s of this.sessions.list()) this.queue.add(keyOf(s));
     }, this.o.resyncSeconds * 1000);
@@ -131,6 +129,11 @@ export class Controller {
       delay = Math.min(delay * 2, 30_000);
     });
     return informer;
+  }
+
+  /** A session never reconciled (no status yet) has no pod yet either: it goes first. */
+  private enqueueSession(s: KubernetesObject): void {
+    this.queue.add(keyOf(s), { urgent: (s as { status?: unknown }).status === undefined });
   }
 
   private enqueueUsersOf(template: KubernetesObject): void {
