@@ -30,7 +30,7 @@ export const OperatorConfig = z.object({
     })
     .describe("extraEgress: NetworkPolicy egress rules added to every session (e.g. to reach Vault), as JSON. Env AGENTBOX_EXTRA_EGRESS."),
   upstreamCaConfigMap: z.string().optional().describe("upstreamCaConfigMap: ConfigMap (key ca.crt) in each session's namespace with extra roots the sidecar trusts upstream. Env AGENTBOX_UPSTREAM_CA_CONFIGMAP."),
-  workers: intFrom(32, 1, 256).describe("workers: sessions reconciled in parallel. Env AGENTBOX_WORKERS."),
+  workers: intFrom(64, 1, 256).describe("workers: sessions reconciled in parallel (API latency, not CPU, bounds a reconcile). Env AGENTBOX_WORKERS."),
   resyncSeconds: intFrom(300, 5, 86400).describe("resyncSeconds: every session is reconciled at least this often. Env AGENTBOX_RESYNC_SECONDS."),
   metricsAddress: z.string().default("0.0.0.0").describe("metricsAddress: address of the /metrics, /healthz, /readyz listener. Env AGENTBOX_METRICS_ADDRESS."),
   metricsPort: intFrom(8080, 0, 65535).describe("metricsPort: its port; 0 picks a free one. Env AGENTBOX_METRICS_PORT, flag --metrics-port."),

@@ -6,7 +6,7 @@ import { leaseVerdict } from "../../../operator/leader.js";
 test("config: defaults, env, flags over env", () => {
   const d = loadConfig({}, []);
   assert.equal(d.platformImage, "agentbox/platform:dev");
-  assert.equal(d.workers, 32);
+  assert.equal(d.workers, 64);
   assert.equal(d.leaderElection, true);
   assert.deepEqual(d.extraEgress, []);
   const c = loadConfig({ AGENTBOX_WATCH_NAMESPACE: "a", AGENTBOX_WORKERS: "8", AGENTBOX_EXTRA_EGRESS: '[{"ports":[{"port":8200}]}]' }, ["--namespace", "b", "--leader-elect=false", "--metrics-port=0"]);
