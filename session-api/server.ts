@@ -2,6 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import type { Logger } from "./log.js";
 import type { Authenticator, Authorizer } from "./auth/identity.js";
 import { createApp } from "./http/app.js";
@@ -23,6 +24,11 @@ export interface ServerDeps {
   /** How to start a fresh shell in a session's agent container (pods/exec); without it /shell is refused. */
   shellFor?: (session: AgentSession) => UpstreamFactory;
   hub?: Partial<Omit<HubDefaults, "log">>;
+  /**
+   * Where asciicast recordings go; a session opts in with the annotation agentbox.dev/record: "true".
+   * Without it nothing is recorded.
+   */
+  recordings?: { dir: string; maxBytes: number };
   webUi?: boolean;
 }
 
@@ -33,6 +39,15 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+
+export const RECORD_ANNOTATION = "agentbox.dev/record";
+
+function recording(recordings: ServerDeps["recordings"], session: AgentSession): { record?: { path: string; maxBytes: number } } {
+  if (!recordings || session.metadata.annotations?.[RECORD_ANNOTATION] !== "true") return {};
+  // Names and namespaces are DNS labels, so they are safe in a file name.
+  const file = `${session.metadata.namespace ?? "default"}_${session.metadata.name ?? "session"}_${new Date().toISOString().replace(/[:.]/g, "-")}.cast`;
+  return { record: { path: join(recordings.dir, file), maxBytes: recordings.maxBytes } };
+}
 
 export async function startServer(deps: ServerDeps, port: number, host = "127.0.0.1"): Promise<RunningServer> {
   const hub = new TerminalHub({ ...deps.hub, log: deps.log });
@@ -78,6 +93,7 @@ export async function startServer(deps: ServerDeps, port: number, host = "127.0.
             return current ? targetState(current.status?.phase ?? "Pending") : "gone";
           },
           onActivity: recordActivity,
+          ...recording(deps.recordings, session),
         }),
         ws,
         role,

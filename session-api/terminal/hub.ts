@@ -4,8 +4,8 @@ import type { Role } from "./protocol.js";
 import { SessionTerminal, type SessionTerminalOptions } from "./session-terminal.js";
 import { ScreenHost } from "./screen-host.js";
 
-export type TerminalTarget = Pick<SessionTerminalOptions, "connect" | "state" | "onActivity" | "lingerMs">;
-export type HubDefaults = Omit<SessionTerminalOptions, "screens" | "connect" | "state" | "onActivity" | "onClosed">;
+export type TerminalTarget = Pick<SessionTerminalOptions, "connect" | "state" | "onActivity" | "lingerMs" | "record">;
+export type HubDefaults = Omit<SessionTerminalOptions, "screens" | "connect" | "state" | "onActivity" | "onClosed" | "record">;
 
 export class TerminalHub {
   private readonly terminals = new Map<string, SessionTerminal>();

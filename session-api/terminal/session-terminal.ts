@@ -13,6 +13,7 @@ import {
   type TargetState,
 } from "./flow.js";
 import { ParseBacklog, type BacklogLimits } from "./parse-backlog.js";
+import { CastRecorder } from "./asciicast.js";
 import { parseClientControl, type Role, type ServerControl } from "./protocol.js";
 import type { Screen, ScreenHost } from "./screen-host.js";
 import type { TerminalSize, Upstream, UpstreamEnd, UpstreamFactory } from "./upstream.js";
@@ -32,6 +33,8 @@ export interface SessionTerminalOptions {
   limits?: FlowLimits;
   /** How far the headless terminal may fall behind the live stream (see parse-backlog.ts). */
   backlog?: BacklogLimits;
+  /** Record the terminal as an asciicast v2 file (opt-in per session). */
+  record?: { path: string; maxBytes: number };
   initialSize?: TerminalSize;
   scrollback?: number;
   pingIntervalMs?: number;
@@ -89,6 +92,7 @@ export class SessionTerminal {
   private readonly sleep: (ms: number) => Promise<void>;
   private upstream: Upstream | undefined;
   private readonly backlog: ParseBacklog;
+  private readonly recorder: CastRecorder | undefined;
   private batch: Buffer[] = [];
   private batchBytes = 0;
   private flushScheduled = false;
@@ -107,6 +111,11 @@ export class SessionTerminal {
       onParsed: (bytes) => this.toScreen(this.backlog.parsed(bytes)),
     });
     this.backlog = new ParseBacklog(options.backlog);
+    if (options.record) {
+      const recorder = new CastRecorder({ ...options.record, size: this.currentSize });
+      recorder.onError((err) => options.log.warn({ err }, "terminal recording failed; the terminal carries on unrecorded"));
+      this.recorder = recorder;
+    }
     this.limits = options.limits ?? DEFAULT_FLOW_LIMITS;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.pingTimer = setInterval(() => this.ping(), options.pingIntervalMs ?? 5000);
@@ -181,6 +190,7 @@ export class SessionTerminal {
     this.upstream?.close();
     this.upstream = undefined;
     this.screen.dispose();
+    void this.recorder?.close();
     this.options.onClosed?.();
   }
 
@@ -279,6 +289,7 @@ export class SessionTerminal {
     this.batchBytes = 0;
     // Viewers first: the screen is only for snapshots and never holds up the live stream.
     for (const viewer of this.viewers) this.offer(viewer, data);
+    this.recorder?.output(data);
     this.toScreen(this.backlog.write(data));
   }
 
@@ -311,6 +322,7 @@ export class SessionTerminal {
     this.upstream?.resize(size);
     // Applied at this point of the stream, so snapshots and live viewers agree on where it happened.
     this.screen.resize(size.cols, size.rows);
+    this.recorder?.resize(size);
     this.broadcast({ type: "resize", ...size });
   }
 

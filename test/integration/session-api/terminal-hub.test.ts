@@ -1,7 +1,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
@@ -247,4 +247,33 @@ test("after a flood the screen could not keep up with, a late viewer's snapshot 
     floodHub.close();
     floodServer.close();
   }
+});
+
+test("a recorded terminal writes an asciicast with what the viewer saw and the resizes", async () => {
+  const castPath = join(home, "rec.cast");
+  const recHub = new TerminalHub({ log: pino({ level: "silent" }) });
+  const recServer = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  recServer.on("connection", (ws) => {
+    recHub.join("r", () => ({ connect: localPtyFactory({ command: ["sh"], env, cwd: home }), state: () => Promise.resolve("running" as const), record: { path: castPath, maxBytes: 1 << 20 } }), ws, "rw");
+  });
+  await new Promise((resolve) => recServer.once("listening", resolve));
+  const viewer = await TestViewer.connect(`ws://127.0.0.1:${(recServer.address() as AddressInfo).port}`);
+  try {
+    await until(() => viewer.snapshots === 1, "snapshot");
+    viewer.resize(90, 20);
+    viewer.type("echo REC-$((4*4))\r");
+    await until(async () => (await viewer.text()).includes("REC-16"), "output");
+  } finally {
+    viewer.close();
+    recHub.close();
+    recServer.close();
+  }
+  let events: unknown[] = [];
+  await until(() => {
+    const lines = readFileSync(castPath, "utf8").trimEnd().split("\n");
+    events = lines.slice(1).map((l) => JSON.parse(l) as unknown);
+    return events.some((e) => Array.isArray(e) && e[1] === "o" && String(e[2]).includes("REC-16"));
+  }, "the recording to hold the output");
+  assert.deepEqual(JSON.parse(readFileSync(castPath, "utf8").split("\n")[0] ?? "").version, 2);
+  assert.ok(events.some((e) => Array.isArray(e) && e[1] === "r" && e[2] === "90x20"), "the resize is recorded");
 });
