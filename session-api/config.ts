@@ -23,6 +23,9 @@ Serves the agentbox session API (REST under /api/v1, terminal WebSockets) and it
                               authorizer (every authenticated user is an agent user) and a
                               local shell per session; needs --static-token-file
   --dev-shell=CMD             the local shell for --dev-fake (default /bin/sh)
+  --recordings-dir=DIR        record the terminals of sessions annotated agentbox.dev/record=true
+                              as asciicast v2 files here (default: no recording)
+  --recording-max-bytes=N     size bound of one recording (default 67108864)
   --help                      show this text
 
 Environment: LOG_LEVEL (default info), POD_NAMESPACE (informational).
@@ -49,6 +52,8 @@ export const Config = z
     agentContainer: z.string().min(1).max(63).default("agent"),
     devFake: z.boolean().default(false),
     devShell: z.string().min(1).default("/bin/sh"),
+    recordingsDir: z.string().min(1).optional(),
+    recordingMaxBytes: z.coerce.number().int().min(1024).max(2 ** 40).default(64 << 20),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   .refine((c) => c.authKubernetes || c.oidc || c.staticTokenFile, {
@@ -82,6 +87,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
         "agent-container": { type: "string" },
         "dev-fake": { type: "boolean" },
         "dev-shell": { type: "string" },
+        "recordings-dir": { type: "string" },
+        "recording-max-bytes": { type: "string" },
       },
     }));
   } catch (err) {
@@ -107,6 +114,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
     agentContainer: values["agent-container"],
     devFake: values["dev-fake"],
     devShell: values["dev-shell"],
+    recordingsDir: values["recordings-dir"],
+    recordingMaxBytes: values["recording-max-bytes"],
     logLevel: env.LOG_LEVEL === "" ? undefined : env.LOG_LEVEL,
   });
   if (!parsed.success) {

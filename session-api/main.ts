@@ -48,7 +48,13 @@ async function main(): Promise<void> {
   }
   const parts = kc ? clusterBackend(kc, config.agentContainer) : await devBackend(config.staticTokenFile ?? "", config.devShell, log);
   const running = await startServer(
-    { ...parts, authenticator: await authenticators(config, kc), log, allowedOrigins: config.allowedOrigins },
+    {
+      ...parts,
+      authenticator: await authenticators(config, kc),
+      log,
+      allowedOrigins: config.allowedOrigins,
+      ...(config.recordingsDir ? { recordings: { dir: config.recordingsDir, maxBytes: config.recordingMaxBytes } } : {}),
+    },
     config.port,
     config.host,
   );

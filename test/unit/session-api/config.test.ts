@@ -20,6 +20,14 @@ test("flags as the Helm chart passes them", () => {
   assert.equal(config.oidc?.groupsClaim, "groups");
   assert.equal(config.logLevel, "debug");
   assert.equal(config.host, "0.0.0.0");
+  assert.equal(config.recordingsDir, undefined, "nothing is recorded unless asked");
+});
+
+test("recordings", () => {
+  const config = ok(["--auth-kubernetes", "--recordings-dir=/var/lib/agentbox/casts", "--recording-max-bytes=1048576"]);
+  assert.equal(config.recordingsDir, "/var/lib/agentbox/casts");
+  assert.equal(config.recordingMaxBytes, 1 << 20);
+  assert.equal(ok(["--auth-kubernetes"]).recordingMaxBytes, 64 << 20);
 });
 
 test("--help", () => {
@@ -35,6 +43,8 @@ test("bad configurations say what to fix", () => {
     [["--dev-fake", "--auth-kubernetes"], {}, /--dev-fake needs --static-token-file/],
     [["--auth-kubernetes"], { LOG_LEVEL: "loud" }, /logLevel/],
     [["--nope"], {}, /Unknown option '--nope'; see --help/],
+    [["--auth-kubernetes", "--recording-max-bytes=10"], {}, /recordingMaxBytes/],
+    [["--auth-kubernetes", "--recording-max-bytes=lots"], {}, /recordingMaxBytes/],
     [["positional"], {}, /see --help/],
   ];
   for (const [argv, env, message] of cases) assert.throws(() => parseConfig(argv, env), message, argv.join(" "));
