@@ -6,6 +6,7 @@ import { desired, SIDECAR_UID, CA_FILE, PROXY_URL, type DesiredObjects } from ".
 import { ensureStubs } from "../../../operator/stubs.js";
 import { mergeTemplate } from "../../../crds/merge.js";
 import { platform, session, SESSIONS, TEMPLATES } from "./fixtures.js";
+import { captureRules, DEFAULT_CAPTURE } from "../../../sidecar/capture.js";
 
 // Real values as they would sit in Vault or the user's Secrets: the builder never receives them,
 // and this scan proves none of them, nor any encoding of them, leaks into any object.
@@ -59,7 +60,8 @@ for (const { label, objects, stubs } of CASES) {
     const [capture, sidecar, ...rest] = pod.spec!.initContainers!;
     assert.equal(rest.length, 0);
     assert.equal(capture!.name, "egress-capture");
-    assert.deepEqual(capture!.command, ["node", "/app/dist/sidecar/capture-main.js"]);
+    assert.deepEqual(capture!.command!.slice(0, 2), ["sh", "-c"]);
+    assert.deepEqual(capture!.command!.slice(4), [captureRules(DEFAULT_CAPTURE, 4), captureRules(DEFAULT_CAPTURE, 6)]);
     assert.deepEqual(capture!.securityContext?.capabilities, { drop: ["ALL"], add: ["NET_ADMIN", "NET_RAW"] });
     assert.equal(capture!.restartPolicy, undefined, "capture must run to completion, not as a sidecar");
     assert.equal(sidecar!.name, "sidecar");
