@@ -82,6 +82,11 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env, process.argv.slice(2));
   const kc = new KubeConfig();
   kc.loadFromDefault();
+  // With no kubeconfig and no in-cluster account, client-node falls back to http://localhost:8080,
+  // which it then refuses on every request: the operator would retry its watches forever.
+  if (kc.getCurrentCluster()?.server === "http://localhost:8080") {
+    throw new Error("no Kubernetes connection: set KUBECONFIG (or ~/.kube/config), or run the operator in a cluster with its service account");
+  }
   const op = await startOperator(config, kc);
   let signalled = false;
   for (const sig of ["SIGTERM", "SIGINT"] as const) {

@@ -24,11 +24,14 @@ if (files.length === 0) {
   console.error(`no test files under test/{${tiers.join(",")}}`);
   process.exit(1);
 }
-// e2e files share one cluster: run them one file at a time.
-const serial = tiers.includes("e2e") ? ["--test-concurrency=1"] : [];
+// e2e files share one cluster: run them one file at a time. Processes they start (operators, the
+// CLI) find it through KUBECONFIG, which CI's environment does not set.
+const e2e = tiers.includes("e2e");
+const serial = e2e ? ["--test-concurrency=1"] : [];
+const env = e2e && !process.env.KUBECONFIG ? { ...process.env, KUBECONFIG: "/var/lib/agentbox/cluster/admin.kubeconfig" } : process.env;
 const result = spawnSync(
   process.execPath,
   ["--import", "tsx", "--test", "--test-reporter=spec", ...serial, ...files],
-  { stdio: "inherit" },
+  { stdio: "inherit", env },
 );
 process.exit(result.status ?? 1);
