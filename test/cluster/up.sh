@@ -34,6 +34,18 @@ if [ "${#RESTART[@]}" -gt 0 ]; then
   stop_components "${RESTART[@]}"
 fi
 
+# Control-plane processes that outlived their etcd (it was killed, or a down was cut short) hold
+# caches of a store that may be gone ("Too large resource version" for minutes): they start
+# again with the new etcd.
+if ! running etcd; then
+  orphans=()
+  for name in kube-apiserver kube-controller-manager kube-scheduler; do running "$name" && orphans+=("$name"); done
+  if [ "${#orphans[@]}" -gt 0 ]; then
+    step "etcd was not running: restarting ${orphans[*]}"
+    stop_components "${orphans[@]}"
+  fi
+fi
+
 start etcd etcd --name agentbox --data-dir "$STATE/etcd" \
   --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
   --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
