@@ -15,7 +15,7 @@ import { API_VERSION, type AgentSession } from "../crds/agentsession.js";
 import type { AgentTemplateSpec } from "../crds/agenttemplate.js";
 import { mergeTemplate, type EffectiveSpec } from "../crds/merge.js";
 import type { SidecarConfigInput } from "../sidecar/config.js";
-import { captureRules, DEFAULT_CAPTURE } from "../sidecar/capture.js";
+import { captureCommand, DEFAULT_CAPTURE } from "../sidecar/capture.js";
 import { MANAGED_BY, MANAGER, names, SESSION_LABEL, SPEC_HASH } from "./names.js";
 
 /** Cluster-wide settings the operator was started with; see operator/config.ts. */
@@ -201,21 +201,12 @@ function workspaceClaim(ctx: Ctx, storage: NonNullable<NonNullable<EffectiveSpec
 const dropAll = { drop: ["ALL"] };
 const runtimeDefault = { type: "RuntimeDefault" };
 
-const CAPTURE_SCRIPT = [
-  `printf '%s' "$1" | iptables-restore -w 5 || exit 1`,
-  `if grep -qv ' lo$' /proc/net/if_inet6 2>/dev/null; then printf '%s' "$2" | ip6tables-restore -w 5 || exit 1; fi`,
-  `echo "egress capture installed"`,
-].join("\n");
-
 function captureContainer(ctx: Ctx): V1Container {
   return {
     name: "egress-capture",
     image: ctx.platform.image,
     imagePullPolicy: "IfNotPresent",
-    // The rules are computed here and applied by a shell: a Node process started only to pipe
-    // them into iptables-restore cost every pod ~0.3 s, seconds when many pods start at once.
-    // (capture-main.js in the image does the same by hand.) IPv6, where up, is captured too.
-    command: ["sh", "-c", CAPTURE_SCRIPT, "egress-capture", captureRules(DEFAULT_CAPTURE, 4), captureRules(DEFAULT_CAPTURE, 6)],
+    command: captureCommand(DEFAULT_CAPTURE),
     // iptables needs root with NET_ADMIN (rules) and NET_RAW (its raw socket probe); nothing else.
     securityContext: {
       runAsUser: 0,

@@ -8,6 +8,7 @@ import { chmod, mkdir, mkdtemp, rm, rmdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { CertificateAuthority } from "../../../sidecar/ca.js";
+import { captureCommand, DEFAULT_CAPTURE } from "../../../sidecar/capture.js";
 
 const isRoot = process.getuid?.() === 0;
 const hasIp = spawnSync("ip", ["-V"]).status === 0 && spawnSync("iptables-restore", ["--version"]).status === 0;
@@ -95,7 +96,8 @@ before(async () => {
       process.execPath, "--import", "tsx", join(repo, "sidecar/main.ts"), "--config", join(dir, "config.json")],
     /sidecar ready/,
   );
-  must("ip", ["netns", "exec", CLIENT_NS, process.execPath, "--import", "tsx", join(repo, "sidecar/capture-main.ts")]);
+  // The very command the operator gives the pod's init container.
+  must("ip", ["netns", "exec", CLIENT_NS, ...captureCommand(DEFAULT_CAPTURE)]);
 });
 
 after(async () => {
