@@ -4,9 +4,10 @@ import { GROUP, VERSION } from "../crds/agentsession.js";
 import type { PlatformOptions } from "./desired.js";
 import type { Clients } from "./kube.js";
 import type { OperatorMetrics } from "./metrics.js";
-import { MANAGED_BY, MANAGER, SESSION_LABEL } from "./names.js";
+import { MANAGED_BY, MANAGER, SESSION_LABEL, WARM_POOL_LABEL } from "./names.js";
 import { WorkQueue } from "./queue.js";
-import { PermanentError, reconcile, type AppliedRecord, type Caches, type Diagnosis } from "./reconcile.js";
+import { PermanentError, reconcile, type AppliedRecord, type Caches, type Diagnosis, type WarmPoolHooks } from "./reconcile.js";
+import { reconcilePool, type PoolState } from "./warm-pool-reconcile.js";
 
 export interface ControllerOptions {
   clients: Clients;
@@ -22,6 +23,9 @@ export interface ControllerOptions {
 type Watched<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
 
 const keyOf = (o: KubernetesObject): string => `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
+/** Queue keys of warm pools: no namespace contains ':', so these never clash with a session's key. */
+const POOL_PREFIX = "pool:";
+const poolKey = (namespace: string, template: string): string => `${POOL_PREFIX}${namespace}/${template}`;
 
 /**
  * Informers for AgentSessions, AgentTemplates and the pods sessions own feed one work queue of
@@ -36,6 +40,7 @@ export class Controller {
   private readonly synced = new Set<string>();
   private readonly applied = new Map<string, AppliedRecord>();
   private readonly diagnoses = new Map<string, Diagnosis>();
+  private readonly poolState: PoolState = { pending: new Map(), verified: new Set(), taken: new Set(), warned: new Set() };
   private readonly workersDone: Promise<void>[] = [];
   private resyncTimer: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -68,10 +73,15 @@ export class Controller {
     this.sessions.on("add", (s) => this.enqueueSession(s));
     for (const verb of ["update", "delete"] as const) this.sessions.on(verb, enqueue);
     for (const verb of ["add", "update", "delete"] as const) {
-      this.templates.on(verb, (t) => this.enqueueUsersOf(t));
+      this.templates.on(verb, (t) => {
+        this.enqueueUsersOf(t);
+        this.queue.add(poolKey(t.metadata?.namespace ?? "", t.metadata?.name ?? ""));
+      });
       this.pods.on(verb, (p) => {
         const session = p.metadata?.labels?.[SESSION_LABEL];
         if (session) this.queue.add(`${p.metadata?.namespace ?? ""}/${session}`);
+        const pool = p.metadata?.labels?.[WARM_POOL_LABEL];
+        if (pool) this.queue.add(poolKey(p.metadata?.namespace ?? "", pool));
       });
     }
   }
@@ -82,6 +92,24 @@ export class Controller {
       session: (ns, name) => this.sessions.get(name, ns),
       template: (ns, name) => this.templates.get(name, ns),
       pod: (ns, name) => this.pods.get(name, ns),
+      podsIn: (ns) => this.pods.list(ns),
+    };
+  }
+
+  /** Warm pods that are Ready, across templates: the warm-pool gauge. */
+  readyWarmPods(): number {
+    return this.pods.list().filter((p) => p.metadata?.labels?.[WARM_POOL_LABEL] && !p.metadata.deletionTimestamp && p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).length;
+  }
+
+  private hooks(): WarmPoolHooks {
+    return {
+      adopted: (ns, template, pod) => {
+        this.o.metrics?.warmAdoptions.inc({ result: "adopted" });
+        this.poolState.taken.add(`${ns}/${pod}`);
+        // The pod no longer carries the pool's label, so its own update event does not reach the pool.
+        this.queue.add(poolKey(ns, template));
+      },
+      cold: () => this.o.metrics?.warmAdoptions.inc({ result: "cold" }),
     };
   }
 
@@ -96,8 +124,10 @@ export class Controller {
   startWorkers(): void {
     for (let i = 0; i < this.o.workers; i++) this.workersDone.push(this.worker());
     for (const s of this.sessions.list()) this.enqueueSession(s);
+    for (const t of this.templates.list()) this.queue.add(poolKey(t.metadata?.namespace ?? "", t.metadata?.name ?? ""));
     this.resyncTimer = setInterval(() => {
       for (const s of this.sessions.list()) this.queue.add(keyOf(s));
+      for (const t of this.templates.list()) this.queue.add(poolKey(t.metadata?.namespace ?? "", t.metadata?.name ?? ""));
     }, this.o.resyncSeconds * 1000);
     this.resyncTimer.unref();
   }
@@ -151,7 +181,9 @@ export class Controller {
       const waitedMs = this.queue.waitedMs(key);
       const started = performance.now();
       try {
-        const r = await reconcile({ clients: this.o.clients, caches: this.caches(), platform: this.o.platform, log: this.o.log, applied: this.applied, diagnoses: this.diagnoses, reapplyAfterMs: this.o.resyncSeconds * 1000 }, key);
+        const r: { requeueAfterMs?: number; phase?: string } = key.startsWith(POOL_PREFIX)
+          ? await reconcilePool({ clients: this.o.clients, caches: this.caches(), platform: this.o.platform, log: this.o.log, state: this.poolState }, key.slice(POOL_PREFIX.length))
+          : await reconcile({ clients: this.o.clients, caches: this.caches(), platform: this.o.platform, log: this.o.log, applied: this.applied, diagnoses: this.diagnoses, reapplyAfterMs: this.o.resyncSeconds * 1000, pool: this.hooks() }, key);
         this.queue.forget(key);
         if (r.requeueAfterMs !== undefined) this.queue.addAfter(key, r.requeueAfterMs);
         end?.({ result: "ok" });

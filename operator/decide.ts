@@ -162,7 +162,10 @@ function fromPod(o: Observed, pod: V1Pod, templateReason: [Reason, string]): Dra
   }
   const running = agent?.state?.running;
   if (pod.status?.phase === "Running" && running) {
-    return { phase: "Running", message: "the agent is running", reasons: [...reasons, ["Running", ""]], apply: true, startTime: isoOf(running.startedAt) ?? o.now.toISOString() };
+    // A warm pod's agent started before the session existed: the session's clock (ttlSeconds,
+    // idleTimeoutSeconds) starts no earlier than the session itself.
+    const started = latest(isoOf(running.startedAt), isoOf(o.session.metadata.creationTimestamp));
+    return { phase: "Running", message: "the agent is running", reasons: [...reasons, ["Running", ""]], apply: true, startTime: started ?? o.now.toISOString() };
   }
   const unschedulable = reasons[1]![0] === "Unschedulable";
   if (!unschedulable && !sidecar?.started && o.upstreamCaMissing) {
@@ -239,6 +242,11 @@ function waitingMessage(agent: V1ContainerStatus | undefined, sidecar: V1Contain
   const waiting = agent?.state?.waiting ?? sidecar?.state?.waiting;
   if (waiting?.reason) return `waiting: ${waiting.reason}${waiting.message ? ` — ${waiting.message}` : ""}`;
   return sidecar?.started ? "the agent is starting" : "the sidecar is starting";
+}
+
+function latest(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined || b === undefined) return a ?? b;
+  return Date.parse(a) >= Date.parse(b) ? a : b;
 }
 
 function isoOf(t: Date | string | undefined): string | undefined {

@@ -16,7 +16,7 @@ import type { AgentTemplateSpec } from "../crds/agenttemplate.js";
 import { mergeTemplate, type EffectiveSpec } from "../crds/merge.js";
 import type { SidecarConfigInput } from "../sidecar/config.js";
 import { captureCommand, DEFAULT_CAPTURE } from "../sidecar/capture.js";
-import { MANAGED_BY, MANAGER, names, SESSION_LABEL, SPEC_HASH } from "./names.js";
+import { MANAGED_BY, MANAGER, names, POD_LABEL, SESSION_LABEL, SPEC_HASH } from "./names.js";
 
 /** Cluster-wide settings the operator was started with; see operator/config.ts. */
 export interface PlatformOptions {
@@ -67,6 +67,12 @@ export interface DesiredInput {
   /** Credential name → stub, generated once at the edge (see stubs.ts) and kept in the stub Secret. */
   stubs: Readonly<Record<string, string>>;
   platform: PlatformOptions;
+  /**
+   * A pod that was started from a warm pool before the session existed (see warm-pool.ts): the
+   * pod and the objects it mounts are named after it, not after the session, and the
+   * NetworkPolicy selects it by its `agentbox.dev/pod` label, which it carried while warm.
+   */
+  podName?: string;
 }
 
 /**
@@ -85,7 +91,7 @@ export function desired(input: DesiredInput): DesiredResult {
   for (const c of spec.credentials ?? []) {
     if (!input.stubs[c.name]) throw new Error(`bug: no stub generated for credential ${c.name} of session ${input.session.metadata.name}`);
   }
-  const ctx: Ctx = { ...input, spec, n: names(input.session.metadata.name), meta: childMeta(input.session) };
+  const ctx: Ctx = { ...input, spec, n: names(input.podName ?? input.session.metadata.name), meta: childMeta(input.session) };
   const sidecarConfig = sidecarConfigSecret(ctx);
   const pod = buildPod(ctx, sidecarConfig);
   return {
@@ -181,9 +187,11 @@ function networkPolicy(ctx: Ctx): V1NetworkPolicy {
     apiVersion: "networking.k8s.io/v1",
     kind: "NetworkPolicy",
     metadata: ctx.meta(ctx.n.networkPolicy),
-    spec: { podSelector: { matchLabels: { [SESSION_LABEL]: ctx.session.metadata.name } }, policyTypes: ["Ingress", "Egress"], ingress: [], egress },
+    spec: { podSelector: { matchLabels: podSelector(ctx) }, policyTypes: ["Ingress", "Egress"], ingress: [], egress },
   };
 }
+
+const podSelector = (ctx: Ctx): Record<string, string> => (ctx.podName ? { [POD_LABEL]: ctx.podName } : { [SESSION_LABEL]: ctx.session.metadata.name });
 
 function workspaceClaim(ctx: Ctx, storage: NonNullable<NonNullable<EffectiveSpec["workspace"]>["storage"]>): V1PersistentVolumeClaim {
   return {
@@ -362,5 +370,6 @@ function buildPod(ctx: Ctx, sidecarConfig: V1Secret): V1Pod {
   // sidecar reads its config once, so the config is part of the hash too.
   const hash = createHash("sha256").update(JSON.stringify(pod.spec)).update(sidecarConfig.data?.["config.json"] ?? "").digest("hex").slice(0, 16);
   pod.metadata!.annotations = { [SPEC_HASH]: hash };
+  if (ctx.podName) pod.metadata!.labels = { ...pod.metadata!.labels, ...podSelector(ctx) };
   return pod;
 }

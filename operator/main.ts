@@ -37,6 +37,7 @@ export async function startOperator(config: OperatorConfig, kc: KubeConfig): Pro
   const metrics = createMetrics(
     () => (ref?.sessions.list() ?? []).map((s) => (s as { status?: { phase?: string } }).status?.phase),
     () => ref?.queue.length ?? 0,
+    () => ref?.readyWarmPods() ?? 0,
   );
   const controller = new Controller({ clients, platform: platformOptions(config), log, namespace: config.namespace, workers: config.workers, resyncSeconds: config.resyncSeconds, metrics });
   ref = controller;

@@ -10,13 +10,16 @@ export interface OperatorMetrics {
   sessionsByPhase: Gauge<"phase">;
   isLeader: Gauge;
   queueDepth: Gauge;
+  /** Sessions naming a template with a warm pool, by whether they took a warm pod or got a cold one. */
+  warmAdoptions: Counter<"result">;
+  warmReady: Gauge;
 }
 
 /**
  * The operator's Prometheus metrics in their own registry. `phases` is read at scrape time from
  * the informer cache, so the gauge never drifts from what the operator sees.
  */
-export function createMetrics(phases: () => Iterable<string | undefined>, queueDepth: () => number): OperatorMetrics {
+export function createMetrics(phases: () => Iterable<string | undefined>, queueDepth: () => number, warmReady: () => number = () => 0): OperatorMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "agentbox_operator_" });
   const sessionsByPhase = new Gauge({
@@ -43,6 +46,16 @@ export function createMetrics(phases: () => Iterable<string | undefined>, queueD
     }),
     reconcileErrors: new Counter({ name: "agentbox_reconcile_errors_total", help: "Failed reconciles by error kind.", labelNames: ["kind"] as const, registers: [registry] }),
     isLeader: new Gauge({ name: "agentbox_operator_leader", help: "1 while this replica holds the leader Lease.", registers: [registry] }),
+    warmAdoptions: new Counter({ name: "agentbox_warm_pool_adoptions_total", help: "Sessions naming a template with a warm pool: adopted a warm pod, or got a cold one (not eligible, or the pool was empty).", labelNames: ["result"] as const, registers: [registry] }),
+    // One total, not one series per template: templates are unbounded, labels must not be.
+    warmReady: new Gauge({
+      name: "agentbox_warm_pods_ready",
+      help: "Warm pods (all templates) that are Ready and waiting for a session.",
+      registers: [registry],
+      collect() {
+        this.set(warmReady());
+      },
+    }),
     queueDepth: new Gauge({
       name: "agentbox_workqueue_depth",
       help: "Sessions waiting to be reconciled.",

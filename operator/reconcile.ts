@@ -7,10 +7,12 @@ import { mergeTemplate } from "../crds/merge.js";
 import { decide, type Decision, type Observed } from "./decide.js";
 import { desired, type DesiredObjects, type PlatformOptions } from "./desired.js";
 import { apply, createIfAbsent, mergePatch, readOptional, statusOf, type Clients } from "./kube.js";
-import { names, SPEC_HASH } from "./names.js";
+import { adoptChildren, adoptWarmPod } from "./adopt.js";
+import { names, SESSION_LABEL, SPEC_HASH } from "./names.js";
 import { ownership } from "./ownership.js";
 import { credentialsFromLog, shouldReadSidecarLog, SIDECAR_LOG_INTERVAL_MS, type UnresolvedCredential } from "./sidecar-log.js";
 import { ensureStubs } from "./stubs.js";
+import { adoptionCandidates, eligibility, poolSize, type PoolTemplate } from "./warm-pool.js";
 
 /** An error retrying cannot fix (the object itself is wrong); it is reported, not requeued. */
 export class PermanentError extends Error {
@@ -21,6 +23,14 @@ export interface Caches {
   session(namespace: string, name: string): KubernetesObject | undefined;
   template(namespace: string, name: string): KubernetesObject | undefined;
   pod(namespace: string, name: string): V1Pod | undefined;
+  /** Every pod the operator watches in a namespace (warm pools and adopted pods are found here). */
+  podsIn(namespace: string): readonly V1Pod[];
+}
+
+/** What the controller does when a session takes a warm pod or, naming a pooled template, gets a cold one. */
+export interface WarmPoolHooks {
+  adopted(namespace: string, template: string, pod: string): void;
+  cold(namespace: string, template: string): void;
 }
 
 export interface ReconcilerDeps {
@@ -35,6 +45,7 @@ export interface ReconcilerDeps {
   reapplyAfterMs?: number;
   /** The last look at each session's not-yet-started sidecar, by session UID; bounds how often it is read. */
   diagnoses?: Map<string, Diagnosis>;
+  pool?: WarmPoolHooks;
 }
 
 export interface Diagnosis {
@@ -49,6 +60,8 @@ export interface AppliedRecord {
   at: number;
   /** The stubs written to the stub Secret then, so later reconciles need not read it back. */
   stubs: Record<string, string>;
+  /** The warm pod the session adopted, remembered until the cache shows it as the session's. */
+  podName?: string;
 }
 
 /**
@@ -88,20 +101,29 @@ export async function reconcile(deps: ReconcilerDeps, key: string): Promise<Reco
   // Stubs this process wrote recently are trusted without reading the Secret back; after
   // reapplyAfterMs the Secret is read again, which repairs a deleted or edited one.
   const knownStubs = record && now.getTime() - record.at < reapplyAfterMs ? record.stubs : undefined;
-  const observed = await observe(deps, session, now, knownStubs);
+  const observed = await observe(deps, session, now, knownStubs, record?.podName);
   let obs = observed.observed;
   let decision = decide(obs);
   const hash = observed.observed.desiredHash ?? "";
   const current = { generation: session.metadata.generation, hash, podExists: obs.pod !== undefined, now: now.getTime(), reapplyAfterMs };
-  if (decision.apply && observed.objects && needsApply(record, current)) {
+  const adopted = observed.warm?.adopted;
+  const podName = obs.pod?.metadata?.name !== names(name).pod ? obs.pod?.metadata?.name : undefined;
+  if (adopted && observed.warm) {
+    // The objects the warm pod mounts were built by the same builder from the same spec: the
+    // adoption already made them the session's, there is nothing to apply.
+    deps.applied?.set(uid, { generation: current.generation, hash, at: current.now, stubs: observed.stubs ?? {}, ...(podName ? { podName } : {}) });
+    deps.pool?.adopted(namespace, observed.warm.template, adopted.metadata?.name ?? "");
+    await recordEvent(deps, session, { type: "Normal", reason: "WarmPodAdopted", message: `took warm pod ${adopted.metadata?.name ?? ""} from the pool of AgentTemplate ${observed.warm.template}` });
+  } else if (decision.apply && observed.objects && needsApply(record, current)) {
     const applied = await applyObjects(deps, session, observed.objects, obs.pod, !record);
     if (applied.conflict) {
       obs = { ...obs, conflict: applied.conflict };
       decision = decide(obs);
     } else {
-      deps.applied?.set(uid, { generation: current.generation, hash, at: current.now, stubs: observed.stubs ?? {} });
+      deps.applied?.set(uid, { generation: current.generation, hash, at: current.now, stubs: observed.stubs ?? {}, ...(podName ? { podName } : {}) });
     }
     if (applied.createdPod) {
+      if (observed.warm?.pooled) deps.pool?.cold(namespace, observed.warm.template);
       // Decide again with the pod just created, so the first status already says Starting
       // instead of a PodNotCreated that the pod's own watch event would overwrite at once.
       obs = { ...obs, pod: applied.createdPod };
@@ -118,7 +140,7 @@ export async function reconcile(deps: ReconcilerDeps, key: string): Promise<Reco
   } else {
     deps.diagnoses?.delete(uid);
   }
-  await act(deps, session, decision, pod?.metadata?.uid);
+  await act(deps, session, decision, pod);
   return { ...(decision.requeueAfterMs !== undefined ? { requeueAfterMs: decision.requeueAfterMs } : {}), ...(decision.status.phase ? { phase: decision.status.phase } : {}) };
 }
 
@@ -170,35 +192,82 @@ async function upstreamCaMissing(deps: ReconcilerDeps, namespace: string): Promi
   }
 }
 
-async function observe(deps: ReconcilerDeps, session: AgentSession, now: Date, knownStubs: Record<string, string> | undefined): Promise<{ observed: Observed; objects?: DesiredObjects; stubs?: Record<string, string> }> {
+interface Observation {
+  observed: Observed;
+  objects?: DesiredObjects;
+  stubs?: Record<string, string>;
+  /** Set when the session names a template: whether it keeps a pool, and the warm pod adopted just now. */
+  warm?: { template: string; pooled: boolean; adopted?: V1Pod };
+}
+
+async function observe(deps: ReconcilerDeps, session: AgentSession, now: Date, knownStubs: Record<string, string> | undefined, adoptedName: string | undefined): Promise<Observation> {
   const ns = session.metadata.namespace ?? "default";
   const ref = session.spec.templateRef?.name;
   let template: AgentTemplateSpec | undefined;
+  let templateUid = "";
   if (ref) {
     const rawTemplate = deps.caches.template(ns, ref);
     if (!rawTemplate) return { observed: { session, template: { state: "missing", name: ref }, now } };
     const t = AgentTemplateSpec.safeParse((rawTemplate as { spec?: unknown }).spec);
     if (!t.success) return { observed: { session, template: { state: "violation", violations: [`AgentTemplate ${ref} is invalid: ${t.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`] }, now } };
     template = t.data;
+    templateUid = rawTemplate.metadata?.uid ?? "";
   }
   const merged = mergeTemplate(session.spec, template, ref);
   if (!merged.ok) return { observed: { session, template: { state: "violation", violations: merged.violations }, now } };
   const n = names(session.metadata.name);
   const cachedPod = deps.caches.pod(ns, n.pod);
   const owner = { name: session.metadata.name, uid: session.metadata.uid ?? "" };
-  const pod = ownership(cachedPod, owner) === "owned" ? cachedPod : undefined;
+  let pod = ownership(cachedPod, owner) === "owned" ? cachedPod : await adoptedPod(deps, session, adoptedName);
   const base: Observed = { session, template: { state: ref ? "found" : "none" }, spec: merged.spec, ...(pod ? { pod } : {}), now };
   // A finished or expired session needs no objects (and no stubs) any more.
   if (["Succeeded", "Failed", "Expired"].includes(session.status?.phase ?? "")) return { observed: base };
+  let warm: Observation["warm"];
+  if (ref && template) {
+    const pool: PoolTemplate = { name: ref, namespace: ns, uid: templateUid, spec: template };
+    warm = { template: ref, pooled: poolSize(template) > 0 };
+    const fit = !pod && warm.pooled ? eligibility(session.spec, pool, deps.platform) : undefined;
+    if (fit?.eligible) {
+      const taken = await adoptWarmPod(deps.clients, deps.log, session, adoptionCandidates(deps.caches.podsIn(ns), pool, fit.hash));
+      if (taken) {
+        pod = taken;
+        warm.adopted = taken;
+      }
+    } else if (fit) {
+      deps.log.debug({ session: `${ns}/${session.metadata.name}`, why: fit.why }, "no warm pod for this session");
+    }
+  }
+  // A pod adopted before this process last read its objects: finish moving them to the
+  // session if a crash interrupted the adoption (a no-op otherwise).
+  const podName = pod?.metadata?.name !== n.pod ? pod?.metadata?.name : undefined;
+  if (pod && podName && !warm?.adopted && !knownStubs) await adoptChildren(deps.clients, session, pod);
+  const withPod: Observed = { ...base, ...(pod ? { pod } : {}) };
   const credentials = merged.spec.credentials ?? [];
   // Without credentials there are no stubs to keep stable, so nothing to read.
-  const existing = knownStubs ?? (credentials.length > 0 ? await readStubs(deps, ns, n.stubs, owner) : {});
+  const existing = knownStubs ?? (credentials.length > 0 ? await readStubs(deps, ns, names(podName ?? session.metadata.name).stubs, owner) : {});
   const stubs = ensureStubs(existing, credentials);
-  const built = desired({ session, template, stubs, platform: deps.platform });
+  const built = desired({ session, template, stubs, platform: deps.platform, ...(podName ? { podName } : {}) });
   if (!built.ok) {
-    return { observed: built.kind === "template" ? { ...base, template: { state: "violation", violations: built.violations } } : { ...base, credentialsProblem: built.violations.join("; ") } };
+    return { observed: built.kind === "template" ? { ...withPod, template: { state: "violation", violations: built.violations } } : { ...withPod, credentialsProblem: built.violations.join("; ") } };
   }
-  return { observed: { ...base, desiredHash: built.objects.pod.metadata?.annotations?.[SPEC_HASH] ?? "" }, objects: built.objects, stubs };
+  return { observed: { ...withPod, desiredHash: built.objects.pod.metadata?.annotations?.[SPEC_HASH] ?? "" }, objects: built.objects, stubs, ...(warm ? { warm } : {}) };
+}
+
+/**
+ * The warm pod this session adopted earlier, if any: from the cache (labelled for the session
+ * and controlled by it), else, when this process or the status remembers one the cache does
+ * not show yet, from the API. Never a pod of another session.
+ */
+async function adoptedPod(deps: ReconcilerDeps, session: AgentSession, remembered: string | undefined): Promise<V1Pod | undefined> {
+  const ns = session.metadata.namespace ?? "default";
+  const owner = { name: session.metadata.name, uid: session.metadata.uid ?? "" };
+  const cached = deps.caches.podsIn(ns).find((p) => p.metadata?.labels?.[SESSION_LABEL] === owner.name && ownership(p, owner) === "owned");
+  if (cached) return cached;
+  const cold = names(owner.name).pod;
+  const name = remembered ?? (session.status?.podName !== cold ? session.status?.podName : undefined);
+  if (!name) return undefined;
+  const live = await readOptional<V1Pod>(deps.clients, { apiVersion: "v1", kind: "Pod", metadata: { name, namespace: ns } });
+  return live && ownership(live, owner) === "owned" ? live : undefined;
 }
 
 async function readStubs(deps: ReconcilerDeps, namespace: string, name: string, owner: { name: string; uid: string }): Promise<Record<string, string>> {
@@ -250,15 +319,17 @@ async function applyObjects(deps: ReconcilerDeps, session: AgentSession, objects
   return { ...(conflict ? { conflict } : {}), ...(createdPod ? { createdPod } : {}) };
 }
 
-async function act(deps: ReconcilerDeps, session: AgentSession, d: Decision, podUid: string | undefined): Promise<void> {
+async function act(deps: ReconcilerDeps, session: AgentSession, d: Decision, pod: V1Pod | undefined): Promise<void> {
+  const podUid = pod?.metadata?.uid;
+  const podName = pod?.metadata?.name ?? names(session.metadata.name).pod;
   const { namespace = "default", name, uid } = session.metadata;
   // Preconditions make each delete hit exactly the object decided on, not a successor that
   // took its name in the meantime.
   if (d.deletePod && podUid) {
     try {
-      await deps.clients.core.deleteNamespacedPod({ name: names(name).pod, namespace, body: { preconditions: { uid: podUid }, gracePeriodSeconds: 5 } });
+      await deps.clients.core.deleteNamespacedPod({ name: podName, namespace, body: { preconditions: { uid: podUid }, gracePeriodSeconds: 5 } });
     } catch (e) {
-      if (statusOf(e) !== 404 && statusOf(e) !== 409) throw new Error(`cannot delete pod ${namespace}/${names(name).pod}`, { cause: e });
+      if (statusOf(e) !== 404 && statusOf(e) !== 409) throw new Error(`cannot delete pod ${namespace}/${podName}`, { cause: e });
     }
   }
   // The event does not depend on the status write: both go out together.
