@@ -27,6 +27,36 @@ message naming each field. After merging, the rules that span fields are checked
 (credential env names unique and distinct from \`agent.env\`; \`ttlSecondsAfterFinished\` only for
 Batch; \`idleTimeoutSeconds\` only for Interactive), since a template and a session can each be
 valid and their merge not.
+
+### Warm pools: which sessions start from a warm pod
+
+A template with \`spec.warmPool.size\` N > 0 has the operator keep N pods started ahead of
+demand in its namespace: each is the pod a session naming the template and overriding nothing
+would get, with its own stub Secret, sidecar configuration and NetworkPolicy. Warm pods are owned
+by the template (deleting it deletes them), labelled \`agentbox.dev/warm-pool: <template>\` and
+\`agentbox.dev/pod-spec-hash: <hash>\`, where the hash covers everything that shapes the pod
+(pod spec, sidecar configuration, NetworkPolicy, the operator's platform image) apart from object
+names and the stubs' random bodies (\`poolHash\` in \`operator/warm-pool.ts\`).
+
+A new session is **eligible** for a warm pod when it names the template and its effective spec
+(after the merge above) gives the same hash. So it stays eligible when it only sets
+\`lifecycle.ttlSeconds\`, \`lifecycle.idleTimeoutSeconds\` (both count from the session's own
+creation, not from the warm pod's start), \`access\`, or repeats the template's values; it gets a
+pod of its own (cold) when it changes anything that reaches the pod: agent image, command, args,
+env, tty, resources, runAsUser, workingDir, credentials, egress, isolation, workspace, or mode.
+
+An eligible session takes a warm pod with a patch conditional on the pod's resourceVersion,
+which moves the pod (and then the objects it mounts) from the template to the session: two
+sessions never share a pod, a taken pod never returns to the pool, and a session that loses every
+race gets a cold pod. The session's \`status.podName\` names the warm pod (\`<template>-warm-<random>\`),
+an event with reason \`WarmPodAdopted\` says which one, and the pool refills. Editing the template
+in a way that changes the hash replaces the warm pods; lowering the size deletes the extras.
+
+A template with \`workspace.storage\` (a claim belongs to one session) or \`lifecycle.mode: Batch\`
+(a warm Batch agent would run its task before any session asked) may not have a warm pool: the
+API server refuses \`warmPool.size\` > 0 there. Metrics: \`agentbox_warm_pods_ready\` (all
+templates) and \`agentbox_warm_pool_adoptions_total{result="adopted"|"cold"}\` for sessions naming
+a template that keeps a pool.
 `;
 
 function fieldRows(node: JSONSchemaProps, path: string, required: boolean, out: string[]): void {
