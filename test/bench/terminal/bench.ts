@@ -1,8 +1,10 @@
 // npm run bench:terminal [-- --cluster] — the terminal path against a reference, in one run.
 // Local (default): a local PTY read directly vs the same kind of PTY through the session API.
 // --cluster (needs the e2e cluster): one agent pod; `kubectl exec -it` into it (run on a local
-// PTY, as a person would) vs the session API attached to it through pods/attach.
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+// PTY, as a person would) vs the session API attached to it through pods/attach, with
+// `kubectl attach -it` to the same agent as a second reference: it takes the runtime's attach path
+// that the session API's shared terminal takes, so it shows what that path allows by itself.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -18,6 +20,9 @@ const VIEWERS = Number(process.env.BENCH_VIEWERS ?? 50);
 const PARTS = new Set((process.env.BENCH_PARTS ?? "throughput,shell,echo,fanout").split(","));
 // Extra node flags for the session API process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
 const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+// The cluster's own kubectl: the one on PATH may be another version (or a cloud SDK's dispatcher).
+const CLUSTER_KUBECTL = "/var/cache/agentbox/k8s-v1.34.4/bin/kubectl";
+const KUBECTL = process.env.KUBECTL ?? (existsSync(CLUSTER_KUBECTL) ? CLUSTER_KUBECTL : "kubectl");
 const home = mkdtempSync(join(tmpdir(), "agentbox-bench-"));
 const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, TERM: "xterm-256color", PS1: "$ " };
 
@@ -110,7 +115,13 @@ const percentile = (values: number[], p: number): number => {
 };
 
 /** Keystroke → echo round trips, with `cat` in the foreground so the tty echoes each byte. */
-async function echo(stream: Stream, streaming: boolean): Promise<{ p50: number; p95: number; samples: number }> {
+interface Echo {
+  p50: number;
+  p95: number;
+  samples: number;
+}
+
+async function echo(stream: Stream, streaming: boolean): Promise<Echo> {
   await ready(stream);
   if (streaming) stream.write("while :; do echo aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa; done &\r");
   stream.write("cat\r");
@@ -192,25 +203,55 @@ async function fanOut(url: string, namespace: string, session: string, typer: St
   };
 }
 
+/** Throughput and echo through `kubectl attach`; detaches (ends kubectl, not the agent) after. */
+async function viaKubectlAttach(attach: Stream): Promise<Record<string, unknown>> {
+  try {
+    const out: Record<string, unknown> = {};
+    if (PARTS.has("throughput")) out.throughput = await throughput(attach);
+    if (PARTS.has("echo")) out.echoIdle = await echo(attach, false);
+    if (PARTS.has("echo")) out.echoStreaming = await echo(attach, true);
+    return out;
+  } finally {
+    attach.close();
+  }
+}
+
 interface Target {
   /** The session API process, to read the CPU time it spends. */
   serverPid: number;
   reference: string;
   direct(): Stream;
+  /** The runtime's attach path without the session API (cluster only). */
+  attach?: () => Stream;
   url: string;
   namespace: string;
   session: string;
   close(): Promise<void>;
 }
 
+/** Keystroke round trips as the session API's upstream saw them (see server-child.ts), in order. */
+const upstreamEchoes: number[] = [];
+
 /** Starts the session API in its own process (see server-child.ts) and returns its URL. */
-async function serverProcess(mode: "local" | "cluster"): Promise<{ url: string; child: ChildProcess }> {
+function serverProcess(mode: "local" | "cluster"): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, [...SERVER_NODE_ARGS, "--import", "tsx", join(import.meta.dirname, "server-child.ts"), mode], { stdio: ["ignore", "pipe", "inherit"] });
-  for await (const line of createInterface({ input: child.stdout as NodeJS.ReadableStream })) {
-    const { url } = JSON.parse(line) as { url: string };
-    return { url, child };
-  }
-  throw new Error("the bench's session API process exited before listening");
+  return new Promise((resolve, reject) => {
+    child.once("exit", () => reject(new Error("the bench's session API process exited before listening")));
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
+      const message = JSON.parse(line) as { url?: string; upstreamEchoMs?: number };
+      if (message.url) resolve({ url: message.url, child });
+      if (message.upstreamEchoMs !== undefined) upstreamEchoes.push(message.upstreamEchoMs);
+    });
+  });
+}
+
+/** Echo through the session API, and how much of each round trip was spent beyond it. */
+async function echoViaApi(stream: Stream, streaming: boolean): Promise<Echo & { beyondApi: Echo }> {
+  const from = upstreamEchoes.length;
+  const total = await echo(stream, streaming);
+  // echo() ends with a marker round trip, so every probe line of its samples has arrived.
+  const beyond = upstreamEchoes.slice(from);
+  return { ...total, beyondApi: { p50: percentile(beyond, 50), p95: percentile(beyond, 95), samples: beyond.length } };
 }
 
 const stopProcess = (child: ChildProcess): Promise<void> =>
@@ -255,16 +296,16 @@ async function clusterTarget(): Promise<Target> {
   }
   const { url, child } = await serverProcess("cluster");
   const kubeconfig = process.env.KUBECONFIG ?? "/var/lib/agentbox/cluster/admin.kubeconfig";
+  // On a local PTY, as a person would run it.
+  const kubectl = (args: string[]): Stream => {
+    const pty = startLocalPty({ command: [KUBECTL, "--kubeconfig", kubeconfig, ...args], env: { ...env, KUBECONFIG: kubeconfig } }, { cols: 120, rows: 40 });
+    return { write: (t) => pty.write(t), onData: (l) => pty.onData(l), close: () => pty.close() };
+  };
   return {
     serverPid: child.pid ?? 0,
     reference: "kubectl exec -it (reference)",
-    direct: () => {
-      const pty = startLocalPty(
-        { command: ["kubectl", "--kubeconfig", kubeconfig, "exec", "-it", "-n", namespace, pod, "-c", "agent", "--", "bash", "--norc", "-i"], env: { ...env, KUBECONFIG: kubeconfig } },
-        { cols: 120, rows: 40 },
-      );
-      return { write: (t) => pty.write(t), onData: (l) => pty.onData(l), close: () => pty.close() };
-    },
+    direct: () => kubectl(["exec", "-it", "-n", namespace, pod, "-c", "agent", "--", "bash", "--norc", "-i"]),
+    attach: () => kubectl(["attach", "-it", "-n", namespace, pod, "-c", "agent"]),
     url,
     namespace,
     session: "bench",
@@ -283,6 +324,7 @@ async function main(): Promise<void> {
     when: new Date().toISOString(),
     mode: onCluster ? "cluster" : "local",
     reference: target.reference,
+    ...(onCluster ? { kubectl: KUBECTL } : {}),
     node: process.version,
     // The figures only mean something next to how busy the machine was.
     loadAverage: loadavg(),
@@ -292,6 +334,9 @@ async function main(): Promise<void> {
   };
   try {
     const ref = target.direct();
+    // Measured before the session API attaches: every attached client gets the container's
+    // output, so while both were attached each would also carry the other's load.
+    if (target.attach) results.kubectlAttach = await viaKubectlAttach(target.attach());
     const api = await viaApi(target.url, target.namespace, target.session);
     if (PARTS.has("throughput")) {
       const reference = await throughput(ref);
@@ -309,12 +354,12 @@ async function main(): Promise<void> {
       const cpuBefore = cpuSeconds(target.serverPid);
       const sessionApi = await throughput(shell);
       results.throughputShell = { sessionApi: { ...sessionApi, serverCpuSeconds: cpuSeconds(target.serverPid) - cpuBefore } };
-      if (PARTS.has("echo")) results.echoShell = { idle: await echo(shell, false), streaming: await echo(shell, true) };
+      if (PARTS.has("echo")) results.echoShell = { idle: await echoViaApi(shell, false), streaming: await echoViaApi(shell, true) };
       shell.close();
     }
     if (PARTS.has("echo")) {
-      results.echoIdle = { reference: await echo(ref, false), sessionApi: await echo(api, false) };
-      results.echoStreaming = { reference: await echo(ref, true), sessionApi: await echo(api, true) };
+      results.echoIdle = { reference: await echo(ref, false), sessionApi: await echoViaApi(api, false) };
+      results.echoStreaming = { reference: await echo(ref, true), sessionApi: await echoViaApi(api, true) };
     }
     if (PARTS.has("fanout")) results.fanOut = await fanOut(target.url, target.namespace, target.session, api);
     ref.close();
@@ -322,34 +367,40 @@ async function main(): Promise<void> {
   } finally {
     await target.close();
   }
+  results.loadAverageEnd = loadavg();
   const dir = join(import.meta.dirname, "results");
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `terminal-${results.mode as string}-${String(results.when).replace(/[:.]/g, "-")}.json`);
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   printTable(results);
+  process.stdout.write(`load average (1/5/15 min) at start ${(results.loadAverage as number[]).map((l) => l.toFixed(2)).join(" ")}, at end ${(results.loadAverageEnd as number[]).map((l) => l.toFixed(2)).join(" ")}\n`);
   process.stdout.write(`\nresults: ${file}\n`);
 }
 
 function printTable(r: Record<string, unknown>): void {
-  type Pair = { reference: { p50: number; p95: number }; sessionApi: { p50: number; p95: number } };
+  type Pair = { reference: Echo; sessionApi: Echo & { beyondApi?: Echo } };
   const t = r.throughput as { reference: { mbPerSec: number }; sessionApi: { mbPerSec: number; resyncs?: number; serverCpuSeconds: number } } | undefined;
   const ei = r.echoIdle as Pair | undefined;
   const es = r.echoStreaming as Pair | undefined;
   const f = r.fanOut as { viewers: number; p50LagMs: number; maxLagMs: number; resyncs: number } | undefined;
   const ms = (e: { p50: number; p95: number }): string => `${e.p50.toFixed(2)} / ${e.p95.toFixed(2)} ms`;
-  const rows = [["measure", String(r.reference), "through session API"]];
-  if (t) rows.push([`throughput ${THROUGHPUT_BYTES / MB} MB`, `${t.reference.mbPerSec.toFixed(1)} MB/s`, `${t.sessionApi.mbPerSec.toFixed(1)} MB/s (${t.sessionApi.resyncs ?? 0} resyncs, server CPU ${t.sessionApi.serverCpuSeconds.toFixed(1)} s)`]);
+  // The part of the round trip spent beyond the session API, as its upstream saw it.
+  const split = (e: Echo & { beyondApi?: Echo }): string => (e.beyondApi ? `${ms(e)} (beyond API ${ms(e.beyondApi)})` : ms(e));
+  const ka = r.kubectlAttach as { throughput?: { mbPerSec: number }; echoIdle?: { p50: number; p95: number }; echoStreaming?: { p50: number; p95: number } } | undefined;
+  const attachCell = (e: { p50: number; p95: number } | undefined): string => (e ? ms(e) : "-");
+  const rows = [["measure", String(r.reference), "kubectl attach -it (reference)", "through session API"]];
+  if (t) rows.push([`throughput ${THROUGHPUT_BYTES / MB} MB`, `${t.reference.mbPerSec.toFixed(1)} MB/s`, ka?.throughput ? `${ka.throughput.mbPerSec.toFixed(1)} MB/s` : "-", `${t.sessionApi.mbPerSec.toFixed(1)} MB/s (${t.sessionApi.resyncs ?? 0} resyncs, server CPU ${t.sessionApi.serverCpuSeconds.toFixed(1)} s)`]);
   const ts = r.throughputShell as { sessionApi: { mbPerSec: number; resyncs?: number; serverCpuSeconds: number } } | undefined;
-  if (ts) rows.push([`throughput ${THROUGHPUT_BYTES / MB} MB, fresh shell (exec)`, "(same as above)", `${ts.sessionApi.mbPerSec.toFixed(1)} MB/s (${ts.sessionApi.resyncs ?? 0} resyncs, server CPU ${ts.sessionApi.serverCpuSeconds.toFixed(1)} s)`]);
-  if (ei) rows.push(["echo p50 / p95, idle", ms(ei.reference), ms(ei.sessionApi)]);
-  if (es) rows.push(["echo p50 / p95, streaming", ms(es.reference), ms(es.sessionApi)]);
-  const eh = r.echoShell as { idle: { p50: number; p95: number }; streaming: { p50: number; p95: number } } | undefined;
+  if (ts) rows.push([`throughput ${THROUGHPUT_BYTES / MB} MB, fresh shell (exec)`, "(same as above)", "-", `${ts.sessionApi.mbPerSec.toFixed(1)} MB/s (${ts.sessionApi.resyncs ?? 0} resyncs, server CPU ${ts.sessionApi.serverCpuSeconds.toFixed(1)} s)`]);
+  if (ei) rows.push(["echo p50 / p95, idle", ms(ei.reference), attachCell(ka?.echoIdle), split(ei.sessionApi)]);
+  if (es) rows.push(["echo p50 / p95, streaming", ms(es.reference), attachCell(ka?.echoStreaming), split(es.sessionApi)]);
+  const eh = r.echoShell as { idle: Echo & { beyondApi?: Echo }; streaming: Echo & { beyondApi?: Echo } } | undefined;
   if (eh && ei && es) {
-    rows.push(["echo p50 / p95, idle, fresh shell (exec)", ms(ei.reference), ms(eh.idle)]);
-    rows.push(["echo p50 / p95, streaming, fresh shell", ms(es.reference), ms(eh.streaming)]);
+    rows.push(["echo p50 / p95, idle, fresh shell (exec)", ms(ei.reference), "-", split(eh.idle)]);
+    rows.push(["echo p50 / p95, streaming, fresh shell", ms(es.reference), "-", split(eh.streaming)]);
   }
-  if (f) rows.push([`${f.viewers} viewers: worst lag p50 / max`, "-", `${f.p50LagMs.toFixed(0)} / ${f.maxLagMs.toFixed(0)} ms (${f.resyncs} resyncs)`]);
-  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((row) => (row[i] ?? "").length)));
+  if (f) rows.push([`${f.viewers} viewers: worst lag p50 / max`, "-", "-", `${f.p50LagMs.toFixed(0)} / ${f.maxLagMs.toFixed(0)} ms (${f.resyncs} resyncs)`]);
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => (row[i] ?? "").length)));
   for (const row of rows) process.stdout.write(`| ${row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(" | ")} |\n`);
 }
 
