@@ -1,5 +1,8 @@
 // `npm run bench:start` (issue 5, acceptance 5): N sessions applied at once on the local cluster
-// with images present, through the chart-installed platform. Per session: apply→Ready (phase
+// with images present, through the chart-installed platform, twice in one run, side by side:
+// cold (inline spec, each session gets a new pod) and warm (sessions name an AgentTemplate whose
+// warmPool.size is N, applied once the pool is full and Ready; the pool's fill time is printed
+// too). Per session: apply→Ready (phase
 // Running) and apply→first terminal byte (connecting once Running; the first frame of the agent's output through the
 // session API's terminal WebSocket, the path a browser and `agentbox attach` take). The agent
 // prints a line every 100 ms, since output written before the terminal attached is not replayed:
@@ -7,7 +10,7 @@
 // A pod watch notes when each session's pod reaches each step (created, scheduled, capture
 // init container ran, sidecar started, agent running, Ready), so the table shows where the
 // seconds go. Writes JSON to test/bench/start/results.json and prints a table.
-// Flags: --sessions N (20), --out FILE.
+// Flags: --sessions N (20), --out FILE, --only cold|warm (both by default).
 import { writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
@@ -26,8 +29,13 @@ const SESSION_API_URL = `http://${NODE_ADDRESS}:${BENCH.nodePort}`;
 
 const MARK = "agentbox-start-bench";
 
+const AGENT = { image: SHELL_IMAGE, command: ["bash", "-c", `while :; do echo ${MARK}; sleep 0.1; done`], tty: true };
+const TEMPLATE = "bench-warm";
+
 interface Sample {
   name: string;
+  /** The pod the session ran in: its own (cold) or a warm pod it adopted. */
+  podName: string;
   readyMs: number;
   firstByteMs: number;
   /** ms from apply to each step of the session's pod (see timeline.ts). */
@@ -73,7 +81,7 @@ function firstTerminalByte(namespace: string, name: string, token: string, deadl
   });
 }
 
-async function measure(cluster: Cluster, namespace: string, name: string, token: string, timeline: Timeline): Promise<Sample> {
+async function measure(cluster: Cluster, namespace: string, name: string, token: string, spec: Record<string, unknown>, timeline: Timeline): Promise<Sample> {
   const custom = cluster.kc.makeApiClient(k8s.CustomObjectsApi);
   const start = Date.now();
   const deadline = start + 300_000;
@@ -86,27 +94,93 @@ async function measure(cluster: Cluster, namespace: string, name: string, token:
       apiVersion: "agentbox.dev/v1alpha1",
       kind: "AgentSession",
       metadata: { name },
-      spec: { agent: { image: SHELL_IMAGE, command: ["bash", "-c", `while :; do echo ${MARK}; sleep 0.1; done`], tty: true }, lifecycle: { mode: "Interactive" } },
+      spec,
     },
   });
   const ready = await waitFor(
     `session ${name} Running`,
     async () => {
-      const s = (await custom.getNamespacedCustomObject({ group: "agentbox.dev", version: "v1alpha1", namespace, plural: "agentsessions", name })) as { status?: { phase?: string } };
-      return s.status?.phase === "Running" ? Date.now() : undefined;
+      const s = (await custom.getNamespacedCustomObject({ group: "agentbox.dev", version: "v1alpha1", namespace, plural: "agentsessions", name })) as { status?: { phase?: string; podName?: string } };
+      return s.status?.phase === "Running" ? { at: Date.now(), podName: s.status.podName ?? "" } : undefined;
     },
     { timeoutMs: 300_000, intervalMs: 100 },
   );
   // Viewers connect once the session runs, as the CLI and the web UI do: a viewer that connects
   // earlier waits out the session API's re-attach backoff (seen: up to ~100 s added).
   const firstByte = await firstTerminalByte(namespace, name, token, deadline);
-  const seen = timeline.seen.get(name) ?? {};
-  const podSteps = Object.fromEntries(STEPS.flatMap((step) => (seen[step] === undefined ? [] : [[step, seen[step] - start]])));
-  return { name, readyMs: ready - start, firstByteMs: firstByte - start, podSteps };
+  const seen = timeline.seen.get(ready.podName) ?? {};
+  // A warm pod's steps happened before the apply: only steps after it say anything.
+  const podSteps = Object.fromEntries(STEPS.flatMap((step) => (seen[step] === undefined || seen[step] < start ? [] : [[step, seen[step] - start]])));
+  return { name, podName: ready.podName, readyMs: ready.at - start, firstByteMs: firstByte - start, podSteps };
+}
+
+interface Stats {
+  p50: number;
+  p95: number;
+  max: number;
+}
+const stats = (values: number[]): Stats => ({ p50: percentile(values, 50), p95: percentile(values, 95), max: Math.max(...values) });
+
+interface RunSummary {
+  sessions: number;
+  loadAverageAfter: number[];
+  applyToReadyMs: Stats;
+  applyToFirstTerminalByteMs: Stats;
+  applyToPodStepMs: Record<string, Stats>;
+  samples: Sample[];
+}
+
+/** Applies `count` sessions at once and measures each; `spec` gives each session's spec. */
+async function applyAtOnce(cluster: Cluster, namespace: string, token: string, prefix: string, count: number, spec: Record<string, unknown>): Promise<RunSummary> {
+  const timeline = await watchTimeline(cluster.kc, namespace);
+  let samples: Sample[];
+  try {
+    samples = await Promise.all(Array.from({ length: count }, (_, i) => measure(cluster, namespace, `${prefix}${i}`, token, spec, timeline)));
+  } finally {
+    timeline.stop();
+  }
+  return {
+    sessions: count,
+    loadAverageAfter: loadavg().map((l) => Number(l.toFixed(2))),
+    applyToReadyMs: stats(samples.map((s) => s.readyMs)),
+    applyToFirstTerminalByteMs: stats(samples.map((s) => s.firstByteMs)),
+    applyToPodStepMs: Object.fromEntries(STEPS.map((step) => [step, stats(samples.flatMap((s) => s.podSteps[step] ?? []))])),
+    samples,
+  };
+}
+
+/** Deletes the sessions and waits until no pod of theirs is left, so the next run starts on a quiet node. */
+async function deleteSessions(cluster: Cluster, namespace: string, samples: readonly Sample[]): Promise<void> {
+  const custom = cluster.kc.makeApiClient(k8s.CustomObjectsApi);
+  await Promise.all(samples.map((s) => custom.deleteNamespacedCustomObject({ group: "agentbox.dev", version: "v1alpha1", namespace, plural: "agentsessions", name: s.name })));
+  const pods = new Set(samples.map((s) => s.podName));
+  await waitFor("the sessions' pods gone", async () => {
+    const left = (await cluster.core.listNamespacedPod({ namespace })).items.filter((p) => pods.has(p.metadata?.name ?? ""));
+    return left.length === 0 ? true : undefined;
+  }, { timeoutMs: 300_000, intervalMs: 500 });
+}
+
+/** Creates the template with a pool of `size` and resolves with the ms until every warm pod is Ready. */
+async function fillPool(cluster: Cluster, namespace: string, size: number): Promise<number> {
+  const custom = cluster.kc.makeApiClient(k8s.CustomObjectsApi);
+  const start = Date.now();
+  await custom.createNamespacedCustomObject({
+    group: "agentbox.dev",
+    version: "v1alpha1",
+    namespace,
+    plural: "agenttemplates",
+    body: { apiVersion: "agentbox.dev/v1alpha1", kind: "AgentTemplate", metadata: { name: TEMPLATE }, spec: { agent: AGENT, lifecycle: { mode: "Interactive" }, warmPool: { size } } },
+  });
+  return waitFor(`${size} warm pods Ready`, async () => {
+    const pods = (await cluster.core.listNamespacedPod({ namespace, labelSelector: `agentbox.dev/warm-pool=${TEMPLATE}` })).items;
+    const ready = pods.filter((p) => !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+    return ready.length >= size ? Date.now() - start : undefined;
+  }, { timeoutMs: 600_000, intervalMs: 250 });
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { sessions: { type: "string", default: "20" }, out: { type: "string", default: join(ROOT, "test/bench/start/results.json") } } });
+  const { values } = parseArgs({ options: { sessions: { type: "string", default: "20" }, out: { type: "string", default: join(ROOT, "test/bench/start/results.json") }, only: { type: "string" } } });
+  if (values.only !== undefined && values.only !== "cold" && values.only !== "warm") throw new Error(`--only must be cold or warm, not ${values.only}`);
   const count = Number(values.sessions);
   const cluster = connect();
   console.error("[bench:start] building/loading images and installing the chart");
@@ -115,37 +189,36 @@ async function main(): Promise<void> {
   const platform = await installPlatform(cluster, namespace, BENCH);
   try {
     const token = await agentUserToken(cluster, namespace, "bench", true);
-    console.error(`[bench:start] applying ${count} sessions at once in ${namespace}`);
-    const timeline = await watchTimeline(cluster.kc, namespace);
-    let samples: Sample[];
-    try {
-      samples = await Promise.all(Array.from({ length: count }, (_, i) => measure(cluster, namespace, `s${i}`, token, timeline)));
-    } finally {
-      timeline.stop();
+    const loadAverageBefore = loadavg().map((l) => Number(l.toFixed(2)));
+    let cold: RunSummary | undefined;
+    let warm: (RunSummary & { poolFillMs: number; adopted: number }) | undefined;
+    if (values.only !== "warm") {
+      console.error(`[bench:start] cold: applying ${count} sessions with an inline spec at once in ${namespace}`);
+      cold = await applyAtOnce(cluster, namespace, token, "c", count, { agent: AGENT, lifecycle: { mode: "Interactive" } });
+      await deleteSessions(cluster, namespace, cold.samples);
     }
-    const stats = (values: number[]): { p50: number; p95: number; max: number } => ({ p50: percentile(values, 50), p95: percentile(values, 95), max: Math.max(...values) });
-    const podSteps = Object.fromEntries(STEPS.map((step) => [step, stats(samples.flatMap((s) => s.podSteps[step] ?? []))]));
-    const summary = {
-      sessions: count,
-      loadAverage: loadavg().map((l) => Number(l.toFixed(2))),
-      cpus: cpus().length,
-      applyToReadyMs: stats(samples.map((s) => s.readyMs)),
-      applyToFirstTerminalByteMs: stats(samples.map((s) => s.firstByteMs)),
-      applyToPodStepMs: podSteps,
-      target: "p50 ≤ 3000 ms to the first terminal byte",
-      samples,
-    };
+    if (values.only !== "cold") {
+      console.error(`[bench:start] warm: filling a pool of ${count} for template ${TEMPLATE}`);
+      const poolFillMs = await fillPool(cluster, namespace, count);
+      console.error(`[bench:start] warm: pool Ready after ${poolFillMs} ms; applying ${count} sessions naming the template at once`);
+      const run = await applyAtOnce(cluster, namespace, token, "w", count, { templateRef: { name: TEMPLATE } });
+      warm = { ...run, poolFillMs, adopted: run.samples.filter((s) => s.podName !== s.name).length };
+    }
+    const summary = { sessions: count, cpus: cpus().length, loadAverageBefore, target: "p50 ≤ 3000 ms to the first terminal byte", cold, warm };
     await writeFile(values.out, `${JSON.stringify(summary, null, 2)}\n`);
-    console.log(`sessions applied at once: ${count}; load average ${summary.loadAverage.join(" ")} on ${summary.cpus} CPUs`);
-    console.log("apply →                        p50 ms   p95 ms   max ms");
-    const rows: [string, { p50: number; p95: number; max: number }][] = [
-      ...STEPS.map((step): [string, { p50: number; p95: number; max: number }] => [`  pod: ${step}`, podSteps[step]!]),
-      ["Ready (session Running)", summary.applyToReadyMs],
-      ["first terminal byte", summary.applyToFirstTerminalByteMs],
+    console.log(`sessions applied at once: ${count} per run; load average before ${loadAverageBefore.join(" ")}, after cold ${cold?.loadAverageAfter.join(" ") ?? "-"}, after warm ${warm?.loadAverageAfter.join(" ") ?? "-"} on ${summary.cpus} CPUs`);
+    if (warm) console.log(`warm pool of ${count}: filled (all Ready) in ${warm.poolFillMs} ms; ${warm.adopted}/${count} sessions adopted a warm pod`);
+    console.log("apply →                          cold p50   p95   max  |  warm p50   p95   max   (ms)");
+    const none: Stats = { p50: Number.NaN, p95: Number.NaN, max: Number.NaN };
+    const rows: [string, Stats, Stats][] = [
+      ...STEPS.map((step): [string, Stats, Stats] => [`  pod: ${step}`, cold?.applyToPodStepMs[step] ?? none, warm?.applyToPodStepMs[step] ?? none]),
+      ["Ready (session Running)", cold?.applyToReadyMs ?? none, warm?.applyToReadyMs ?? none],
+      ["first terminal byte", cold?.applyToFirstTerminalByteMs ?? none, warm?.applyToFirstTerminalByteMs ?? none],
     ];
-    // A step no status showed before the first byte (e.g. pod Ready, which waits on the sidecar's readiness probe) prints "-".
-    const ms = (value: number): string => (Number.isFinite(value) ? String(value) : "-").padStart(7);
-    for (const [label, m] of rows) console.log(`${label.padEnd(30)} ${ms(m.p50)}  ${ms(m.p95)}  ${ms(m.max)}`);
+    // A step no status showed after the apply (a warm pod's, or pod Ready before the first byte) prints "-".
+    const ms = (value: number): string => (Number.isFinite(value) ? String(value) : "-").padStart(6);
+    const cols = (m: Stats): string => `${ms(m.p50)}${ms(m.p95)}${ms(m.max)}`;
+    for (const [label, c, w] of rows) console.log(`${label.padEnd(30)} ${cols(c)}  |  ${cols(w)}`);
   } finally {
     await platform.uninstall();
     await deleteNamespaceAndWait(cluster, namespace, 300_000);
