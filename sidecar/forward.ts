@@ -17,7 +17,7 @@ import { substituteHeaders } from "./substitute.js";
 import { audit } from "./telemetry.js";
 import { fixedLookup, resolveAllowed, type ResolvedAddress } from "./upstream.js";
 
-interface Plan {
+export interface Plan {
   state: PolicyState;
   destination: Destination;
   path: string;
@@ -27,12 +27,23 @@ interface Plan {
   bodyReplacements: Replacement[];
 }
 
+/** What planning needs of a request: its target and its headers (lower-case names, in order). */
+export interface RequestHead {
+  url: string;
+  headers: HeaderList;
+}
+
+/** The head of a request Node's parser read. */
+export function headOf(request: IncomingMessage): RequestHead {
+  return { url: request.url ?? "", headers: headerList(request.rawHeaders) };
+}
+
 /** Decides everything about a request before a byte goes upstream. Throws ProxyError. */
-export function planRequest(runtime: Runtime, context: ConnectionContext, request: IncomingMessage, upgrade: boolean): Plan {
-  const raw = headerList(request.rawHeaders);
+export function planRequest(runtime: Runtime, context: ConnectionContext, request: RequestHead, upgrade: boolean): Plan {
+  const raw = request.headers;
   const problem = framingProblem(raw);
   if (problem !== undefined) throw new ProxyError("bad-request", problem);
-  const { absolute, path } = splitTarget(context, request.url ?? "");
+  const { absolute, path } = splitTarget(context, request.url);
   let host: string | undefined;
   for (const [name, value] of raw) {
     if (name !== "host") continue;
@@ -73,7 +84,7 @@ export function planRequest(runtime: Runtime, context: ConnectionContext, reques
   if (bodyReplacements.some(([from, to]) => from.length !== to.length)) {
     // The body changes length: send it chunked instead.
     headers = headers.filter(([name]) => name !== "content-length");
-    if (request.headers["content-length"] !== undefined || request.headers["transfer-encoding"] !== undefined) headers.push(["transfer-encoding", "chunked"]);
+    if (raw.some(([name]) => name === "content-length" || name === "transfer-encoding")) headers.push(["transfer-encoding", "chunked"]);
   }
   return { state, destination, path, headers, used: substituted.used, bound, bodyReplacements };
 }
@@ -104,7 +115,7 @@ export async function handleRequest(runtime: Runtime, context: ConnectionContext
   const method = request.method ?? "GET";
   let plan: Plan | undefined;
   try {
-    plan = planRequest(runtime, context, request, false);
+    plan = planRequest(runtime, context, headOf(request), false);
     const resolved = await resolveFor(runtime, context, plan);
     await forward(runtime, context, { request, response, plan, resolved, started });
   } catch (error) {
@@ -129,7 +140,7 @@ export async function handleRequest(runtime: Runtime, context: ConnectionContext
   }
 }
 
-async function resolveFor(runtime: Runtime, context: ConnectionContext, plan: Plan): Promise<ResolvedAddress> {
+export async function resolveFor(runtime: Runtime, context: ConnectionContext, plan: Plan): Promise<ResolvedAddress> {
   if (context.destination !== undefined) {
     context.resolved ??= await resolveAllowed(plan.destination.host, runtime.resolver, plan.state.policy.allowedAddresses);
     return context.resolved;
@@ -218,7 +229,7 @@ function forward(runtime: Runtime, context: ConnectionContext, exchange: Exchang
   });
 }
 
-const DECODERS: Record<string, () => Duplex> = {
+export const DECODERS: Record<string, () => Duplex> = {
   gzip: createGunzip,
   "x-gzip": createGunzip,
   deflate: createInflate,
@@ -310,7 +321,7 @@ export function sendError(response: ServerResponse, error: ProxyError): void {
   response.end(body);
 }
 
-function pathOnly(target: string): string {
+export function pathOnly(target: string): string {
   const withoutQuery = target.split("?")[0] ?? "";
   try {
     return withoutQuery.startsWith("/") ? withoutQuery : new URL(withoutQuery).pathname;

@@ -6,9 +6,10 @@ import { connect as netConnect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { TLSSocket } from "node:tls";
 import { MAX_CLIENT_HELLO, parseClientHello, type ClientHelloResult } from "./client-hello.js";
-import { setContext, type Runtime } from "./context.js";
+import { setContext, type ConnectionContext, type Runtime } from "./context.js";
 import { verifyDestination, type Destination } from "./destination.js";
 import { asProxyError, ProxyError } from "./errors.js";
+import { serveIntercepted } from "./intercepted.js";
 import { audit } from "./telemetry.js";
 import { resolveAllowed } from "./upstream.js";
 
@@ -117,15 +118,20 @@ async function intercept(runtime: Runtime, inner: Server, socket: Socket, option
   const tls = new TLSSocket(socket, { isServer: true, secureContext, ALPNProtocols: ["http/1.1"] });
   tls.on("error", () => tls.destroy());
   tls.on("close", () => socket.destroy());
-  setContext(tls, {
+  const context: ConnectionContext = {
     tls: true,
     explicit: false,
     connect: options.connect,
     sni: options.sni,
     destination: options.destination,
     defaultPort: options.destination.port,
+  };
+  setContext(tls, context);
+  serveIntercepted(runtime, tls, context, (socket, buffered) => {
+    inner.emit("connection", socket);
+    // Node's parser reads these first: the server's data handler feeds its parser.
+    if (buffered.length > 0) socket.emit("data", buffered);
   });
-  inner.emit("connection", tls);
 }
 
 /** Dials the checked address and starts passing the upstream's bytes to the client. */

@@ -4,7 +4,7 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { ConnectionContext, Runtime } from "./context.js";
 import { asProxyError, statusFor, type ProxyError } from "./errors.js";
-import { planRequest, upstreamRequest } from "./forward.js";
+import { headOf, planRequest, upstreamRequest } from "./forward.js";
 import { endToEndHeaders, headerList } from "./http-framing.js";
 import { replaceAll } from "./scrub.js";
 import { audit } from "./telemetry.js";
@@ -14,7 +14,7 @@ export async function handleUpgrade(runtime: Runtime, context: ConnectionContext
   socket.on("error", () => socket.destroy());
   const started = performance.now();
   try {
-    const plan = planRequest(runtime, context, request, true);
+    const plan = planRequest(runtime, context, headOf(request), true);
     const resolved = await resolveAllowed(plan.destination.host, runtime.resolver, plan.state.policy.allowedAddresses);
     const upstream = upstreamRequest(runtime, context, plan, resolved, request.method ?? "GET", false);
     const scrub = (value: string): string => (plan.bound ? replaceAll(Buffer.from(value, "latin1"), plan.state.scrubForms).toString("latin1") : value);
