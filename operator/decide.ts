@@ -23,6 +23,8 @@ export interface Observed {
   desiredHash?: string;
   /** Credentials a sidecar that has not started says it cannot resolve (read from its log). */
   sidecarUnresolved?: UnresolvedCredential[];
+  /** Set when a credential's Secret (or its key) does not exist: which, and what to do. */
+  secretsMissing?: string;
   /** Set when the upstream-CA ConfigMap the pod mounts does not exist: what to do about it. */
   upstreamCaMissing?: string;
   now: Date;
@@ -43,7 +45,7 @@ export interface Decision {
 }
 
 const TERMINAL: readonly Phase[] = ["Succeeded", "Failed", "Expired"];
-const WARNINGS: ReadonlySet<Reason> = new Set<Reason>(["TemplateNotFound", "TemplateViolation", "PodConflict", "CredentialsUnavailable", "SidecarFailing", "UpstreamCANotFound", ...SIDECAR_REASONS]);
+const WARNINGS: ReadonlySet<Reason> = new Set<Reason>(["TemplateNotFound", "TemplateViolation", "PodConflict", "CredentialsUnavailable", "SecretNotFound", "SidecarFailing", "UpstreamCANotFound", ...SIDECAR_REASONS]);
 
 interface Draft {
   phase: Phase;
@@ -136,7 +138,7 @@ function fromPod(o: Observed, pod: V1Pod, templateReason: [Reason, string]): Dra
   const stale = o.desiredHash !== undefined && pod.metadata?.annotations?.[SPEC_HASH] !== o.desiredHash;
   const agent = pod.status?.containerStatuses?.find((c) => c.name === "agent");
   const sidecar = pod.status?.initContainerStatuses?.find((c) => c.name === "sidecar");
-  const reasons: [Reason, string][] = [templateReason, scheduled(pod), credentials(sidecar, o.sidecarUnresolved)];
+  const reasons: [Reason, string][] = [templateReason, scheduled(pod), credentials(sidecar, o.sidecarUnresolved, o.secretsMissing)];
   const terminated = agent?.state?.terminated;
   if (pod.metadata?.deletionTimestamp) {
     // A pod on its way out (replaced after a spec change, or deleted by someone) says nothing
@@ -171,7 +173,7 @@ function fromPod(o: Observed, pod: V1Pod, templateReason: [Reason, string]): Dra
   if (!unschedulable && !sidecar?.started && o.upstreamCaMissing) {
     return { phase: "Starting", message: o.upstreamCaMissing, reasons: [...reasons, ["UpstreamCANotFound", o.upstreamCaMissing]], apply: true };
   }
-  const unresolved = (SIDECAR_REASONS as readonly string[]).includes(reasons[2]![0]);
+  const unresolved = ([...SIDECAR_REASONS, "SecretNotFound"] as readonly string[]).includes(reasons[2]![0]);
   const msg = unschedulable ? reasons[1]![1] : unresolved ? reasons[2]![1] : waitingMessage(agent, sidecar);
   return { phase: unschedulable ? "Pending" : "Starting", message: msg, reasons: [...reasons, ["Starting", msg]], apply: true };
 }
@@ -225,8 +227,9 @@ function scheduled(pod: V1Pod): [Reason, string] {
   return ["PodPending", "waiting for the scheduler"];
 }
 
-function credentials(sidecar: V1ContainerStatus | undefined, unresolved: readonly UnresolvedCredential[] | undefined): [Reason, string] {
+function credentials(sidecar: V1ContainerStatus | undefined, unresolved: readonly UnresolvedCredential[] | undefined, secretsMissing: string | undefined): [Reason, string] {
   if (sidecar?.started) return ["SidecarStarted", ""];
+  if (secretsMissing) return ["SecretNotFound", secretsMissing];
   if (unresolved && unresolved.length > 0) {
     const c = unresolvedCondition(unresolved);
     return [c.reason, c.message];

@@ -17,6 +17,7 @@ import { mergeTemplate, type EffectiveSpec } from "../crds/merge.js";
 import type { SidecarConfigInput } from "../sidecar/config.js";
 import { captureCommand, DEFAULT_CAPTURE } from "../sidecar/capture.js";
 import { MANAGED_BY, MANAGER, names, POD_LABEL, SESSION_LABEL, SPEC_HASH } from "./names.js";
+import { credentialVolume } from "./secret-refs.js";
 
 /** Cluster-wide settings the operator was started with; see operator/config.ts. */
 export interface PlatformOptions {
@@ -234,7 +235,7 @@ function sidecarContainer(ctx: Ctx): V1Container {
     { name: "sidecar-token", mountPath: TOKEN_DIR, readOnly: true },
   ];
   for (const c of ctx.spec.credentials ?? []) {
-    if (c.source.secretKeyRef) mounts.push({ name: `cred-${c.name}`, mountPath: `${SECRETS_DIR}/${c.name}`, readOnly: true });
+    if (c.source.secretKeyRef) mounts.push({ name: credentialVolume(c.name), mountPath: `${SECRETS_DIR}/${c.name}`, readOnly: true });
   }
   if (ctx.platform.upstreamCaConfigMap) mounts.push({ name: "upstream-ca", mountPath: UPSTREAM_CA_DIR, readOnly: true });
   const probe = (path: string, failureThreshold: number): V1Container["startupProbe"] => ({
@@ -332,7 +333,7 @@ function volumes(ctx: Ctx): V1Volume[] {
   ];
   for (const c of ctx.spec.credentials ?? []) {
     const ref = c.source.secretKeyRef;
-    if (ref) v.push({ name: `cred-${c.name}`, secret: { secretName: ref.name, items: [{ key: ref.key, path: ref.key }], defaultMode: 0o440 } });
+    if (ref) v.push({ name: credentialVolume(c.name), secret: { secretName: ref.name, items: [{ key: ref.key, path: ref.key }], defaultMode: 0o440 } });
   }
   if (ctx.platform.upstreamCaConfigMap) v.push({ name: "upstream-ca", configMap: { name: ctx.platform.upstreamCaConfigMap } });
   return v;

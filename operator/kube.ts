@@ -109,3 +109,6 @@ export async function readOptional<T extends KubernetesObject>(c: Clients, obj: 
 }
 
 export const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+
+/** Asks for an object's metadata only (PartialObjectMetadata): how to look at a Secret without reading its values. */
+export const metadataOnly = setHeaderOptions("Accept", "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1");

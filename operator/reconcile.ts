@@ -3,15 +3,16 @@ import type { KubernetesObject, V1ContainerStatus, V1Pod, V1Secret } from "@kube
 import type { Logger } from "pino";
 import { AgentSession, AgentSessionStatus, GROUP, VERSION } from "../crds/agentsession.js";
 import { AgentTemplateSpec } from "../crds/agenttemplate.js";
-import { mergeTemplate } from "../crds/merge.js";
+import { mergeTemplate, type EffectiveSpec } from "../crds/merge.js";
 import { decide, type Decision, type Observed } from "./decide.js";
 import { desired, type DesiredObjects, type PlatformOptions } from "./desired.js";
-import { apply, createIfAbsent, mergePatch, readOptional, statusOf, type Clients } from "./kube.js";
+import { apply, createIfAbsent, mergePatch, metadataOnly, readOptional, statusOf, type Clients } from "./kube.js";
 import { adoptChildren, adoptWarmPod } from "./adopt.js";
 import { names, SESSION_LABEL, SPEC_HASH } from "./names.js";
 import { ownership } from "./ownership.js";
 import { credentialsFromLog, shouldReadSidecarLog, SIDECAR_LOG_INTERVAL_MS, type UnresolvedCredential } from "./sidecar-log.js";
 import { ensureStubs } from "./stubs.js";
+import { missingKeys, missingSecrets, secretRefs } from "./secret-refs.js";
 import { adoptionCandidates, eligibility, poolSize, type PoolTemplate } from "./warm-pool.js";
 
 /** An error retrying cannot fix (the object itself is wrong); it is reported, not requeued. */
@@ -51,6 +52,7 @@ export interface ReconcilerDeps {
 export interface Diagnosis {
   at: number;
   sidecarUnresolved?: UnresolvedCredential[];
+  secretsMissing?: string;
   upstreamCaMissing?: string;
 }
 
@@ -134,8 +136,8 @@ export async function reconcile(deps: ReconcilerDeps, key: string): Promise<Reco
   const waitingForSidecar = pod !== undefined && !sidecarStarted(pod) && (decision.status.phase === "Starting" || decision.status.phase === "Pending");
   if (waitingForSidecar) {
     // A pod stuck before its sidecar starts sends no further events: look again in a while.
-    const diagnosis = await diagnoseSidecar(deps, session, pod, now.getTime());
-    if (diagnosis.sidecarUnresolved || diagnosis.upstreamCaMissing) decision = decide({ ...obs, ...diagnosis });
+    const diagnosis = await diagnoseSidecar(deps, session, obs.spec, pod, now.getTime());
+    if (diagnosis.sidecarUnresolved || diagnosis.upstreamCaMissing || diagnosis.secretsMissing) decision = decide({ ...obs, ...diagnosis });
     decision = { ...decision, requeueAfterMs: Math.min(decision.requeueAfterMs ?? Infinity, SIDECAR_LOG_INTERVAL_MS) };
   } else {
     deps.diagnoses?.delete(uid);
@@ -153,15 +155,16 @@ const timeMs = (t: Date | string | undefined): number | undefined => (t === unde
  * whether the upstream-CA ConfigMap the pod mounts exists. Best effort and rate-limited (see
  * shouldReadSidecarLog): between reads the last diagnosis stands; a failed read says nothing.
  */
-async function diagnoseSidecar(deps: ReconcilerDeps, session: AgentSession, pod: V1Pod, nowMs: number): Promise<Omit<Diagnosis, "at">> {
+async function diagnoseSidecar(deps: ReconcilerDeps, session: AgentSession, spec: EffectiveSpec | undefined, pod: V1Pod, nowMs: number): Promise<Omit<Diagnosis, "at">> {
   const uid = session.metadata.uid ?? "";
   const last = deps.diagnoses?.get(uid);
   if (!shouldReadSidecarLog({ sidecarStarted: false, podCreatedMs: timeMs(pod.metadata?.creationTimestamp), lastReadMs: last?.at, nowMs })) {
-    return { ...(last?.sidecarUnresolved ? { sidecarUnresolved: last.sidecarUnresolved } : {}), ...(last?.upstreamCaMissing ? { upstreamCaMissing: last.upstreamCaMissing } : {}) };
+    const { at: _at, ...kept } = last ?? { at: 0 };
+    return kept;
   }
   const namespace = pod.metadata?.namespace ?? "default";
-  const [unresolved, caMissing] = await Promise.all([sidecarUnresolved(deps, namespace, pod), upstreamCaMissing(deps, namespace)]);
-  const diagnosis: Diagnosis = { at: nowMs, ...(unresolved ? { sidecarUnresolved: unresolved } : {}), ...(caMissing ? { upstreamCaMissing: caMissing } : {}) };
+  const [unresolved, caMissing, secretsMissing] = await Promise.all([sidecarUnresolved(deps, namespace, pod), upstreamCaMissing(deps, namespace), missingSecretsOf(deps, namespace, spec, pod)]);
+  const diagnosis: Diagnosis = { at: nowMs, ...(unresolved ? { sidecarUnresolved: unresolved } : {}), ...(caMissing ? { upstreamCaMissing: caMissing } : {}), ...(secretsMissing ? { secretsMissing } : {}) };
   deps.diagnoses?.set(uid, diagnosis);
   return diagnosis;
 }
@@ -178,6 +181,34 @@ async function sidecarUnresolved(deps: ReconcilerDeps, namespace: string, pod: V
     deps.log.debug({ err: e, pod: `${namespace}/${pod.metadata?.name ?? ""}` }, "could not read the sidecar's log");
     return undefined;
   }
+}
+
+/**
+ * Whether the Secrets the spec's credentials mount exist (a metadata-only read: the operator
+ * never receives a real value) and what the kubelet said about mounting them. A failed look-up
+ * (other than 404) says nothing.
+ */
+async function missingSecretsOf(deps: ReconcilerDeps, namespace: string, spec: EffectiveSpec | undefined, pod: V1Pod): Promise<string | undefined> {
+  const refs = spec ? secretRefs(spec) : [];
+  if (refs.length === 0) return undefined;
+  const exists = new Map<string, boolean>();
+  const lookups = [...new Set(refs.map((r) => r.name))].map(async (name) => {
+    try {
+      await deps.clients.core.readNamespacedSecret({ name, namespace }, metadataOnly);
+      exists.set(name, true);
+    } catch (e) {
+      if (statusOf(e) === 404) exists.set(name, false);
+    }
+  });
+  const events = deps.clients.core
+    .listNamespacedEvent({ namespace, fieldSelector: `involvedObject.kind=Pod,involvedObject.name=${pod.metadata?.name ?? ""},reason=FailedMount`, limit: 20 })
+    .then((list) => list.items.map((e) => e.message ?? ""))
+    .catch((e: unknown) => {
+      deps.log.debug({ err: e, pod: `${namespace}/${pod.metadata?.name ?? ""}` }, "could not list the pod's FailedMount events");
+      return [] as string[];
+    });
+  const [messages] = await Promise.all([events, ...lookups]);
+  return missingSecrets(refs, exists, missingKeys(refs, messages), namespace);
 }
 
 async function upstreamCaMissing(deps: ReconcilerDeps, namespace: string): Promise<string | undefined> {
