@@ -108,9 +108,9 @@ async function measure(cluster: Cluster, namespace: string, name: string, token:
   // Viewers connect once the session runs, as the CLI and the web UI do: a viewer that connects
   // earlier waits out the session API's re-attach backoff (seen: up to ~100 s added).
   const firstByte = await firstTerminalByte(namespace, name, token, deadline);
-  const seen = timeline.seen.get(ready.podName) ?? {};
-  // A warm pod's steps happened before the apply: only steps after it say anything.
-  const podSteps = Object.fromEntries(STEPS.flatMap((step) => (seen[step] === undefined || seen[step] < start ? [] : [[step, seen[step] - start]])));
+  // An adopted warm pod went through its steps before the apply: they say nothing about it.
+  const seen = ready.podName === name ? (timeline.seen.get(name) ?? {}) : {};
+  const podSteps = Object.fromEntries(STEPS.flatMap((step) => (seen[step] === undefined ? [] : [[step, seen[step] - start]])));
   return { name, podName: ready.podName, readyMs: ready.at - start, firstByteMs: firstByte - start, podSteps };
 }
 
