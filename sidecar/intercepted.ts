@@ -8,14 +8,14 @@ import { isIP } from "node:net";
 import type { Duplex } from "node:stream";
 import { checkServerIdentity, connect as tlsConnect, type SecureContext, type TLSSocket } from "node:tls";
 import type { ConnectionContext, Runtime } from "./context.js";
-import { asProxyError, ProxyError } from "./errors.js";
+import { asProxyError, ProxyError, statusFor } from "./errors.js";
 import { DECODERS, pathOnly, planRequest, resolveFor, type Plan } from "./forward.js";
 import { endToEndHeaders, type HeaderList } from "./http-framing.js";
 import { chunk, ChunkedDecoder, LAST_CHUNK, parseResponseHead, parseSimpleRequest, responseFraming, reusable, serializeHead, type BodyFraming, type ResponseHead, type SimpleRequest } from "./http1.js";
 import { replaceAllInString, StreamReplacer } from "./scrub.js";
 import { audit } from "./telemetry.js";
 import { writeRefusal } from "./upgrade.js";
-import type { ResolvedAddress } from "./upstream.js";
+import { resolveAllowed, type ResolvedAddress } from "./upstream.js";
 
 const HEAD_END = Buffer.from("\r\n\r\n");
 const EMPTY = Buffer.alloc(0);
@@ -52,6 +52,27 @@ class InterceptedConnection {
     this.socket.setTimeout(this.runtime.limits.idleTimeoutMs, () => this.socket.destroy());
     this.socket.on("data", this.onData);
     this.socket.once("close", this.onClose);
+    this.preconnect();
+  }
+
+  /**
+   * Resolves and dials the verified destination while the client is still in its handshake,
+   * so a new connection's first request does not wait for a second handshake. Failures are
+   * left to the first request, whose own resolution reports them.
+   */
+  private preconnect(): void {
+    const destination = this.context.destination;
+    if (destination === undefined) return;
+    const state = this.runtime.state();
+    resolveAllowed(destination.host, this.runtime.resolver, state.policy.allowedAddresses).then(
+      (resolved) => {
+        this.context.resolved ??= resolved;
+        if (this.link === undefined && this.exchange === undefined && !this.socket.destroyed) {
+          this.dial({ host: destination.host, port: destination.port, roots: state.upstreamTls }, this.context.resolved);
+        }
+      },
+      () => undefined,
+    );
   }
 
   private receive(data: Buffer): void {
@@ -128,9 +149,14 @@ class InterceptedConnection {
   }
 
   private linkFor(plan: Plan, resolved: ResolvedAddress): UpstreamLink {
-    if (this.link?.fits(plan, resolved) === true) return this.link;
+    const target = targetOf(plan);
+    if (this.link?.fits(target, resolved) === true) return this.link;
     this.link?.destroy();
-    const link = new UpstreamLink(this.runtime, plan, resolved, () => {
+    return this.dial(target, resolved);
+  }
+
+  private dial(target: LinkTarget, resolved: ResolvedAddress): UpstreamLink {
+    const link = new UpstreamLink(this.runtime, target, resolved, () => {
       if (this.link === link) this.link = undefined;
     });
     this.link = link;
@@ -161,6 +187,17 @@ class InterceptedConnection {
   }
 }
 
+/** Where an upstream connection goes and which roots verify it. */
+interface LinkTarget {
+  host: string;
+  port: number;
+  roots: SecureContext | undefined;
+}
+
+function targetOf(plan: Plan): LinkTarget {
+  return { host: plan.destination.host, port: plan.destination.port, roots: plan.state.upstreamTls };
+}
+
 /** One upstream TLS connection: dialled on the checked address, verified against the destination name. */
 class UpstreamLink {
   readonly socket: TLSSocket;
@@ -170,12 +207,12 @@ class UpstreamLink {
   private readonly address: string;
   private readonly roots: SecureContext | undefined;
 
-  constructor(runtime: Runtime, plan: Plan, resolved: ResolvedAddress, onClose: () => void) {
-    const { host, port } = plan.destination;
+  constructor(runtime: Runtime, target: LinkTarget, resolved: ResolvedAddress, onClose: () => void) {
+    const { host, port, roots } = target;
     this.host = host;
     this.port = port;
     this.address = resolved.address;
-    this.roots = plan.state.upstreamTls;
+    this.roots = roots;
     const key = `${host}:${port}`;
     this.socket = tlsConnect({
       host: resolved.address,
@@ -205,9 +242,9 @@ class UpstreamLink {
     });
   }
 
-  /** True when this idle connection can carry a request planned for this destination. */
-  fits(plan: Plan, resolved: ResolvedAddress): boolean {
-    return this.exchange === undefined && !this.socket.destroyed && this.socket.writable && this.host === plan.destination.host && this.port === plan.destination.port && this.address === resolved.address && this.roots === plan.state.upstreamTls;
+  /** True when this idle connection can carry a request to this target. */
+  fits(target: LinkTarget, resolved: ResolvedAddress): boolean {
+    return this.exchange === undefined && !this.socket.destroyed && this.socket.writable && this.host === target.host && this.port === target.port && this.address === resolved.address && this.roots === target.roots;
   }
 
   destroy(): void {
@@ -466,6 +503,20 @@ class Exchange {
     const { runtime, socket } = this.connection;
     runtime.metrics.refusals.inc({ kind: failure.kind });
     runtime.logger.debug({ kind: failure.kind, host: this.plan.destination.host }, failure.message);
+    if (failure.kind === "forbidden" || failure.kind === "misdirected") {
+      audit(runtime.logger, {
+        event: "refused",
+        credentials: this.plan.used,
+        host: this.plan.destination.host,
+        method: this.request.method,
+        path: pathOnly(this.plan.path),
+        status: statusFor(failure.kind),
+        bytesIn: this.bytesIn,
+        bytesOut: 0,
+        durationMs: performance.now() - this.started,
+        reason: failure.message,
+      });
+    }
     this.link?.destroy();
     this.decoder?.destroy();
     this.connection.failed();
