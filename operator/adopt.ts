@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import { API_VERSION, type AgentSession } from "../crds/agentsession.js";
 import { FIELD_MANAGER, names, SESSION_LABEL, WARM_POOL_LABEL } from "./names.js";
 import { readOptional, statusOf, type Clients } from "./kube.js";
+import { inPool, type PoolTemplate } from "./warm-pool.js";
 
 const controllerOf = (o: KubernetesObject | undefined): V1OwnerReference | undefined => o?.metadata?.ownerReferences?.find((r) => r.controller);
 
@@ -31,24 +32,57 @@ function takeOver(obj: KubernetesObject, session: AgentSession): KubernetesObjec
 
 const patch = <T extends KubernetesObject>(c: Clients, body: T): Promise<T> => c.objects.patch(body, undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch);
 
+/** In-process claims, so that sessions reconciled at the same time try different warm pods. */
+export interface Claims {
+  /** Claims `namespace/pod`; false when another adoption in this process holds it. */
+  claim(id: string): boolean;
+  release(id: string): void;
+}
+
 /**
  * Tries the candidates in order; returns the pod this session now controls, or undefined when
- * every candidate was taken (or deleted) first. A conflict means someone else changed the pod
- * since the cache saw it: that pod is skipped, never retried.
+ * every candidate tried was taken (or deleted) first. Each take is conditional on the pod's
+ * resourceVersion: a conflict means the pod changed since it was read; it is read again and
+ * retried only while it is still a member of the pool, so it is never taken from another
+ * session. `claims` keeps concurrent adoptions in this process off each other's candidates; the
+ * precondition is what makes it safe across processes.
  */
-export async function adoptWarmPod(c: Clients, log: Logger, session: AgentSession, candidates: readonly V1Pod[], maxTries = 3): Promise<V1Pod | undefined> {
-  for (const candidate of candidates.slice(0, maxTries)) {
-    let pod: V1Pod;
+export async function adoptWarmPod(input: { clients: Clients; log: Logger; session: AgentSession; pool: Pick<PoolTemplate, "name" | "uid">; candidates: readonly V1Pod[]; claims: Claims; maxTries?: number }): Promise<V1Pod | undefined> {
+  const { clients: c, session, claims } = input;
+  let tries = 0;
+  for (const candidate of input.candidates) {
+    if (tries >= (input.maxTries ?? 5)) break;
+    const id = `${candidate.metadata?.namespace ?? ""}/${candidate.metadata?.name ?? ""}`;
+    if (!claims.claim(id)) continue;
+    tries++;
+    let pod: V1Pod | undefined;
     try {
-      pod = await patch(c, { ...takeOver(candidate, session), apiVersion: "v1", kind: "Pod" } as V1Pod);
+      pod = await take(c, session, input.pool, candidate);
+    } finally {
+      // A pod taken stays claimed: it is the session's now (see WarmPoolHooks.adopted).
+      if (!pod) claims.release(id);
+    }
+    if (!pod) continue;
+    await adoptChildren(c, session, pod);
+    input.log.info({ session: `${session.metadata.namespace}/${session.metadata.name}`, pod: pod.metadata?.name, template: input.pool.name }, "adopted a warm pod");
+    return pod;
+  }
+  return undefined;
+}
+
+async function take(c: Clients, session: AgentSession, pool: Pick<PoolTemplate, "name" | "uid">, candidate: V1Pod): Promise<V1Pod | undefined> {
+  let current: V1Pod | undefined = candidate;
+  for (let attempt = 0; attempt < 3 && current; attempt++) {
+    try {
+      return await patch(c, { ...takeOver(current, session), apiVersion: "v1", kind: "Pod" } as V1Pod);
     } catch (e) {
       const status = statusOf(e);
-      if (status === 409 || status === 404) continue;
-      throw new Error(`cannot adopt warm pod ${candidate.metadata?.namespace}/${candidate.metadata?.name}`, { cause: e });
+      if (status === 404) return undefined;
+      if (status !== 409) throw new Error(`cannot adopt warm pod ${candidate.metadata?.namespace}/${candidate.metadata?.name}`, { cause: e });
     }
-    await adoptChildren(c, session, pod);
-    log.info({ session: `${session.metadata.namespace}/${session.metadata.name}`, pod: pod.metadata?.name }, "adopted a warm pod");
-    return pod;
+    // Changed since read (often just its status): still in the pool, it may be taken at its new version.
+    const fresh: V1Pod | undefined = await readOptional<V1Pod>(c, { apiVersion: "v1", kind: "Pod", metadata: { name: candidate.metadata?.name ?? "", namespace: candidate.metadata?.namespace ?? "" } });
+    current = fresh && inPool(fresh, pool) ? fresh : undefined;
   }
   return undefined;
 }

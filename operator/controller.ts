@@ -41,6 +41,8 @@ export class Controller {
   private readonly applied = new Map<string, AppliedRecord>();
   private readonly diagnoses = new Map<string, Diagnosis>();
   private readonly poolState: PoolState = { pending: new Map(), verified: new Set(), taken: new Set(), warned: new Set() };
+  /** Warm pods an adoption in this process is trying right now. */
+  private readonly claims = new Set<string>();
   private readonly workersDone: Promise<void>[] = [];
   private resyncTimer: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -106,10 +108,19 @@ export class Controller {
       adopted: (ns, template, pod) => {
         this.o.metrics?.warmAdoptions.inc({ result: "adopted" });
         this.poolState.taken.add(`${ns}/${pod}`);
+        this.claims.delete(`${ns}/${pod}`);
         // The pod no longer carries the pool's label, so its own update event does not reach the pool.
         this.queue.add(poolKey(ns, template));
       },
       cold: () => this.o.metrics?.warmAdoptions.inc({ result: "cold" }),
+      claim: (id) => {
+        if (this.claims.has(id) || this.poolState.taken.has(id)) return false;
+        this.claims.add(id);
+        return true;
+      },
+      release: (id) => {
+        this.claims.delete(id);
+      },
     };
   }
 

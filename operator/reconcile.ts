@@ -7,7 +7,7 @@ import { mergeTemplate, type EffectiveSpec } from "../crds/merge.js";
 import { decide, type Decision, type Observed } from "./decide.js";
 import { desired, type DesiredObjects, type PlatformOptions } from "./desired.js";
 import { apply, createIfAbsent, mergePatch, metadataOnly, readOptional, statusOf, type Clients } from "./kube.js";
-import { adoptChildren, adoptWarmPod } from "./adopt.js";
+import { adoptChildren, adoptWarmPod, type Claims } from "./adopt.js";
 import { names, SESSION_LABEL, SPEC_HASH } from "./names.js";
 import { ownership } from "./ownership.js";
 import { credentialsFromLog, shouldReadSidecarLog, SIDECAR_LOG_INTERVAL_MS, type UnresolvedCredential } from "./sidecar-log.js";
@@ -29,7 +29,7 @@ export interface Caches {
 }
 
 /** What the controller does when a session takes a warm pod or, naming a pooled template, gets a cold one. */
-export interface WarmPoolHooks {
+export interface WarmPoolHooks extends Claims {
   adopted(namespace: string, template: string, pod: string): void;
   cold(namespace: string, template: string): void;
 }
@@ -110,12 +110,14 @@ export async function reconcile(deps: ReconcilerDeps, key: string): Promise<Reco
   const current = { generation: session.metadata.generation, hash, podExists: obs.pod !== undefined, now: now.getTime(), reapplyAfterMs };
   const adopted = observed.warm?.adopted;
   const podName = obs.pod?.metadata?.name !== names(name).pod ? obs.pod?.metadata?.name : undefined;
+  let adoptedEvent: Promise<void> | undefined;
   if (adopted && observed.warm) {
     // The objects the warm pod mounts were built by the same builder from the same spec: the
     // adoption already made them the session's, there is nothing to apply.
     deps.applied?.set(uid, { generation: current.generation, hash, at: current.now, stubs: observed.stubs ?? {}, ...(podName ? { podName } : {}) });
     deps.pool?.adopted(namespace, observed.warm.template, adopted.metadata?.name ?? "");
-    await recordEvent(deps, session, { type: "Normal", reason: "WarmPodAdopted", message: `took warm pod ${adopted.metadata?.name ?? ""} from the pool of AgentTemplate ${observed.warm.template}` });
+    // Recorded alongside the status write (recordEvent never throws): the session is Running now.
+    adoptedEvent = recordEvent(deps, session, { type: "Normal", reason: "WarmPodAdopted", message: `took warm pod ${adopted.metadata?.name ?? ""} from the pool of AgentTemplate ${observed.warm.template}` });
   } else if (decision.apply && observed.objects && needsApply(record, current)) {
     const applied = await applyObjects(deps, session, observed.objects, obs.pod, !record);
     if (applied.conflict) {
@@ -142,7 +144,7 @@ export async function reconcile(deps: ReconcilerDeps, key: string): Promise<Reco
   } else {
     deps.diagnoses?.delete(uid);
   }
-  await act(deps, session, decision, pod);
+  await Promise.all([act(deps, session, decision, pod), adoptedEvent]);
   return { ...(decision.requeueAfterMs !== undefined ? { requeueAfterMs: decision.requeueAfterMs } : {}), ...(decision.status.phase ? { phase: decision.status.phase } : {}) };
 }
 
@@ -259,7 +261,8 @@ async function observe(deps: ReconcilerDeps, session: AgentSession, now: Date, k
     warm = { template: ref, pooled: poolSize(template) > 0 };
     const fit = !pod && warm.pooled ? eligibility(session.spec, pool, deps.platform) : undefined;
     if (fit?.eligible) {
-      const taken = await adoptWarmPod(deps.clients, deps.log, session, adoptionCandidates(deps.caches.podsIn(ns), pool, fit.hash));
+      const candidates = adoptionCandidates(deps.caches.podsIn(ns), pool, fit.hash);
+      const taken = deps.pool ? await adoptWarmPod({ clients: deps.clients, log: deps.log, session, pool, candidates, claims: deps.pool }) : undefined;
       if (taken) {
         pod = taken;
         warm.adopted = taken;
