@@ -12,6 +12,7 @@ import { createInterface } from "node:readline";
 import WebSocket from "ws";
 import { startLocalPty } from "../../../session-api/terminal/local-pty.js";
 import { BENCH_TOKEN as TOKEN } from "./token.js";
+import { judge, type Echo, type RunFigures } from "./targets.js";
 const MB = 1 << 20;
 const THROUGHPUT_BYTES = Number(process.env.BENCH_BYTES ?? 50 * MB);
 const ECHO_SAMPLES = Number(process.env.BENCH_ECHO_SAMPLES ?? 200);
@@ -115,12 +116,6 @@ const percentile = (values: number[], p: number): number => {
 };
 
 /** Keystroke → echo round trips, with `cat` in the foreground so the tty echoes each byte. */
-interface Echo {
-  p50: number;
-  p95: number;
-  samples: number;
-}
-
 async function echo(stream: Stream, streaming: boolean): Promise<Echo> {
   await ready(stream);
   if (streaming) stream.write("while :; do echo aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa; done &\r");
@@ -368,11 +363,14 @@ async function main(): Promise<void> {
     await target.close();
   }
   results.loadAverageEnd = loadavg();
+  results.targets = judge(results as RunFigures);
   const dir = join(import.meta.dirname, "results");
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `terminal-${results.mode as string}-${String(results.when).replace(/[:.]/g, "-")}.json`);
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   printTable(results);
+  process.stdout.write("\n");
+  for (const v of results.targets as ReturnType<typeof judge>) process.stdout.write(`${v.met ? "met   " : "MISSED"} ${v.target}: ${v.measured}\n`);
   process.stdout.write(`load average (1/5/15 min) at start ${(results.loadAverage as number[]).map((l) => l.toFixed(2)).join(" ")}, at end ${(results.loadAverageEnd as number[]).map((l) => l.toFixed(2)).join(" ")}\n`);
   process.stdout.write(`\nresults: ${file}\n`);
 }
