@@ -111,7 +111,7 @@ export class Sidecar {
     const explicit = this.httpServer({ explicit: true, port: 80 });
     explicit.on("connect", (request: IncomingMessage, socket: Socket, head: Buffer) => this.onConnect(request, socket, head));
     const transparentHttp = this.httpServer({ explicit: false, port: capturedPorts.http });
-    const transparentTls = createNetServer((socket) => {
+    const transparentTls = createNetServer({ noDelay: true }, (socket) => {
       void handleTlsStream(this.runtime, this.inner, socket, { port: capturedPorts.tls });
     });
     const admin = createHttpServer((request, response) => this.onAdmin(request, response));
