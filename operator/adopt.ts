@@ -40,7 +40,8 @@ export interface Claims {
 }
 
 /**
- * Tries the candidates in order; returns the pod this session now controls, or undefined when
+ * Tries the candidates in order; returns the pod this session now controls (the objects it
+ * mounts follow with adoptChildren), or undefined when
  * every candidate tried was taken (or deleted) first. Each take is conditional on the pod's
  * resourceVersion: a conflict means the pod changed since it was read; it is read again and
  * retried only while it is still a member of the pool, so it is never taken from another
@@ -63,7 +64,6 @@ export async function adoptWarmPod(input: { clients: Clients; log: Logger; sessi
       if (!pod) claims.release(id);
     }
     if (!pod) continue;
-    await adoptChildren(c, session, pod);
     input.log.info({ session: `${session.metadata.namespace}/${session.metadata.name}`, pod: pod.metadata?.name, template: input.pool.name }, "adopted a warm pod");
     return pod;
   }

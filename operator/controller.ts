@@ -40,7 +40,7 @@ export class Controller {
   private readonly synced = new Set<string>();
   private readonly applied = new Map<string, AppliedRecord>();
   private readonly diagnoses = new Map<string, Diagnosis>();
-  private readonly poolState: PoolState = { pending: new Map(), verified: new Set(), taken: new Set(), warned: new Set() };
+  private readonly poolState: PoolState = { pending: new Map(), verified: new Set(), taken: new Set(), lastAdoption: new Map(), warned: new Set() };
   /** Warm pods an adoption in this process is trying right now. */
   private readonly claims = new Set<string>();
   private readonly workersDone: Promise<void>[] = [];
@@ -109,6 +109,7 @@ export class Controller {
         this.o.metrics?.warmAdoptions.inc({ result: "adopted" });
         this.poolState.taken.add(`${ns}/${pod}`);
         this.claims.delete(`${ns}/${pod}`);
+        this.poolState.lastAdoption.set(`${ns}/${template}`, Date.now());
         // The pod no longer carries the pool's label, so its own update event does not reach the pool.
         this.queue.add(poolKey(ns, template));
       },

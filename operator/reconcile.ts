@@ -110,14 +110,17 @@ export async function reconcile(deps: ReconcilerDeps, key: string): Promise<Reco
   const current = { generation: session.metadata.generation, hash, podExists: obs.pod !== undefined, now: now.getTime(), reapplyAfterMs };
   const adopted = observed.warm?.adopted;
   const podName = obs.pod?.metadata?.name !== names(name).pod ? obs.pod?.metadata?.name : undefined;
-  let adoptedEvent: Promise<void> | undefined;
+  let afterAdoption: Promise<void> | undefined;
   if (adopted && observed.warm) {
-    // The objects the warm pod mounts were built by the same builder from the same spec: the
-    // adoption already made them the session's, there is nothing to apply.
-    deps.applied?.set(uid, { generation: current.generation, hash, at: current.now, stubs: observed.stubs ?? {}, ...(podName ? { podName } : {}) });
+    // Remember the pod (the cache may not show it as ours yet) but nothing else: `at: 0` makes
+    // the next reconcile read the stubs back and apply the objects.
+    deps.applied?.set(uid, { generation: current.generation, hash: "", at: 0, stubs: {}, podName: adopted.metadata?.name ?? "" });
     deps.pool?.adopted(namespace, observed.warm.template, adopted.metadata?.name ?? "");
-    // Recorded alongside the status write (recordEvent never throws): the session is Running now.
-    adoptedEvent = recordEvent(deps, session, { type: "Normal", reason: "WarmPodAdopted", message: `took warm pod ${adopted.metadata?.name ?? ""} from the pool of AgentTemplate ${observed.warm.template}` });
+    // Alongside the status write, which says Running at once (recordEvent never throws).
+    afterAdoption = Promise.all([
+      recordEvent(deps, session, { type: "Normal", reason: "WarmPodAdopted", message: `took warm pod ${adopted.metadata?.name ?? ""} from the pool of AgentTemplate ${observed.warm.template}` }),
+      adoptChildren(deps.clients, session, adopted),
+    ]).then(() => undefined);
   } else if (decision.apply && observed.objects && needsApply(record, current)) {
     const applied = await applyObjects(deps, session, observed.objects, obs.pod, !record);
     if (applied.conflict) {
@@ -144,7 +147,7 @@ export async function reconcile(deps: ReconcilerDeps, key: string): Promise<Reco
   } else {
     deps.diagnoses?.delete(uid);
   }
-  await Promise.all([act(deps, session, decision, pod), adoptedEvent]);
+  await Promise.all([act(deps, session, decision, pod), afterAdoption]);
   return { ...(decision.requeueAfterMs !== undefined ? { requeueAfterMs: decision.requeueAfterMs } : {}), ...(decision.status.phase ? { phase: decision.status.phase } : {}) };
 }
 
@@ -271,11 +274,15 @@ async function observe(deps: ReconcilerDeps, session: AgentSession, now: Date, k
       deps.log.debug({ session: `${ns}/${session.metadata.name}`, why: fit.why }, "no warm pod for this session");
     }
   }
+  const withPod: Observed = { ...base, ...(pod ? { pod } : {}) };
+  // Just adopted: the pod is current by construction (same pool hash) and already running, so
+  // the status is written first; its objects move to the session right after (see reconcile),
+  // and the next reconcile reads and applies them as for any pod.
+  if (warm?.adopted) return { observed: withPod, warm };
   // A pod adopted before this process last read its objects: finish moving them to the
   // session if a crash interrupted the adoption (a no-op otherwise).
   const podName = pod?.metadata?.name !== n.pod ? pod?.metadata?.name : undefined;
-  if (pod && podName && !warm?.adopted && !knownStubs) await adoptChildren(deps.clients, session, pod);
-  const withPod: Observed = { ...base, ...(pod ? { pod } : {}) };
+  if (pod && podName && !knownStubs) await adoptChildren(deps.clients, session, pod);
   const credentials = merged.spec.credentials ?? [];
   // Without credentials there are no stubs to keep stable, so nothing to read.
   const existing = knownStubs ?? (credentials.length > 0 ? await readStubs(deps, ns, names(podName ?? session.metadata.name).stubs, owner) : {});

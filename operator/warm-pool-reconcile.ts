@@ -24,6 +24,8 @@ export interface PoolState {
    * does not count them, so it refills at once instead of after the pod's next event.
    */
   taken: Set<string>;
+  /** Per pool key: when a session last took one of its pods (epoch ms). */
+  lastAdoption: Map<string, number>;
   /** Template UID + generation already warned about (one event per problem). */
   warned: Set<string>;
 }
@@ -52,6 +54,7 @@ export async function reconcilePool(deps: PoolDeps, key: string): Promise<{ requ
   const pending = deps.state.pending.get(key) ?? new Map<string, number>();
   if (!raw || raw.metadata?.deletionTimestamp) {
     deps.state.pending.delete(key);
+    deps.state.lastAdoption.delete(key);
     return {};
   }
   const parsed = AgentTemplateSpec.safeParse(raw.spec);
@@ -72,7 +75,8 @@ export async function reconcilePool(deps: PoolDeps, key: string): Promise<{ requ
   const refusal = poolRefusal(template.spec);
   if (refusal) await warnOnce(deps, raw, "WarmPoolIgnored", refusal);
 
-  const plan = planPool({ members, size, hash, pending: pending.size });
+  const adoptedAt = deps.state.lastAdoption.get(key);
+  const plan = planPool({ members, size, hash, pending: pending.size, ...(adoptedAt !== undefined ? { msSinceAdoption: now - adoptedAt } : {}) });
   const broken = await unverified(deps, members.filter((p) => !plan.remove.includes(p)));
   await Promise.all([...plan.remove, ...broken].map((p) => removeWarm(deps, p)));
   const created = await Promise.all(Array.from({ length: plan.create + broken.length }, () => createWarm(deps, template, pending, now)));
@@ -81,7 +85,8 @@ export async function reconcilePool(deps: PoolDeps, key: string): Promise<{ requ
   if (plan.create > 0 || plan.remove.length > 0 || broken.length > 0) {
     deps.log.info({ pool: key, size, members: members.length, created: created.filter(Boolean).length, removed: plan.remove.length, replaced: broken.length }, "warm pool resized");
   }
-  return pending.size > 0 ? { requeueAfterMs: PENDING_MS } : {};
+  const requeue = Math.min(plan.requeueAfterMs ?? Infinity, pending.size > 0 ? PENDING_MS : Infinity);
+  return Number.isFinite(requeue) ? { requeueAfterMs: requeue } : {};
 }
 
 /** Warm pods whose mounted objects are missing (a crash while creating them): they are replaced. */

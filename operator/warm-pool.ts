@@ -114,21 +114,34 @@ export interface PoolPlan {
   create: number;
   /** Pods to delete: stale (built from an older template or platform) or beyond the size. */
   remove: V1Pod[];
+  /** Refilling is held back this long; plan again then. */
+  requeueAfterMs?: number;
 }
+
+/**
+ * How long after a session took a warm pod the pool waits before refilling: sessions come in
+ * bursts, and twenty pods starting at once would take the CPU the burst's own sessions need to
+ * answer (bench:start). Each further adoption in the burst restarts the wait.
+ */
+export const REFILL_HOLD_MS = 3_000;
 
 /**
  * What to do to a pool: keep `size` members built from the current `hash`. `pending` counts
  * pods this process created that its cache has not shown yet, so a burst of events does not
- * create the same pod twice. Extras go not-Ready and newest first.
+ * create the same pod twice. Extras go not-Ready and newest first. Refilling waits
+ * REFILL_HOLD_MS after the latest adoption (`msSinceAdoption`).
  */
-export function planPool(input: { members: readonly V1Pod[]; size: number; hash: string | undefined; pending: number }): PoolPlan {
+export function planPool(input: { members: readonly V1Pod[]; size: number; hash: string | undefined; pending: number; msSinceAdoption?: number }): PoolPlan {
   const stale = input.members.filter((p) => input.hash === undefined || p.metadata?.labels?.[POOL_HASH_LABEL] !== input.hash);
   const current = input.members.filter((p) => !stale.includes(p));
   const keep = input.hash === undefined ? 0 : input.size;
   const extras = [...current]
     .sort((a, b) => Number(isReady(a)) - Number(isReady(b)) || createdMs(b) - createdMs(a))
     .slice(0, Math.max(0, current.length - keep));
-  return { create: Math.max(0, keep - current.length - input.pending), remove: [...stale, ...extras] };
+  const create = Math.max(0, keep - current.length - input.pending);
+  const hold = input.msSinceAdoption === undefined ? 0 : REFILL_HOLD_MS - input.msSinceAdoption;
+  if (create > 0 && hold > 0) return { create: 0, remove: [...stale, ...extras], requeueAfterMs: hold };
+  return { create, remove: [...stale, ...extras] };
 }
 
 /** A warm pod's name: `<template>-warm-<random>`, short enough for the `agentbox.dev/pod` label (63). */

@@ -107,7 +107,17 @@ test("sessions applied at once: those building the template's pod adopt distinct
     assert.deepEqual([owner?.kind, owner?.uid], ["AgentSession", s.metadata.uid]);
     assert.equal(pod.metadata?.labels?.["agentbox.dev/session"], s.metadata.name);
     assert.equal(pod.metadata?.labels?.["agentbox.dev/warm-pool"], undefined, "an adopted pod still offers itself to the pool");
-    assert.deepEqual(await ownedObjects(cluster, ns, s.metadata.name), [`NetworkPolicy/${podName}-egress`, `Pod/${podName}`, `Secret/${podName}-sidecar`, `Secret/${podName}-stubs`].sort());
+    // The objects the pod mounts move to the session right after its status says Running.
+    const want = [`NetworkPolicy/${podName}-egress`, `Pod/${podName}`, `Secret/${podName}-sidecar`, `Secret/${podName}-stubs`].sort();
+    const owned = await waitFor(`${s.metadata.name} owns the adopted pod's objects`, async () => {
+      const o = await ownedObjects(cluster, ns, s.metadata.name);
+      return o.length === want.length ? o : undefined;
+    }, { timeoutMs: 30_000 });
+    assert.deepEqual(owned, want);
+    for (const name of [`${podName}-stubs`, `${podName}-sidecar`]) {
+      const secret = await cluster.core.readNamespacedSecret({ name, namespace: ns });
+      assert.equal(secret.metadata?.ownerReferences?.find((r) => r.controller)?.uid, s.metadata.uid, `${name} is not the session's`);
+    }
     const events = await cluster.core.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.name=${s.metadata.name},reason=WarmPodAdopted` });
     assert.equal(events.items.length, 1, `no WarmPodAdopted event for ${s.metadata.name}`);
     assert.match(events.items[0]!.message ?? "", new RegExp(podName));

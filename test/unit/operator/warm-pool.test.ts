@@ -6,7 +6,7 @@ import { mergeTemplate } from "../../../crds/merge.js";
 import { desired } from "../../../operator/desired.js";
 import { MANAGED_BY, POD_LABEL, POOL_HASH_LABEL, SESSION_LABEL, SPEC_HASH, WARM_POOL_LABEL } from "../../../operator/names.js";
 import { ensureStubs } from "../../../operator/stubs.js";
-import { adoptionCandidates, desiredWarm, eligibility, inPool, ownedByPod, planPool, poolHash, poolRefusal, templatePoolHash, warmPodName, type PoolTemplate } from "../../../operator/warm-pool.js";
+import { adoptionCandidates, desiredWarm, REFILL_HOLD_MS, eligibility, inPool, ownedByPod, planPool, poolHash, poolRefusal, templatePoolHash, warmPodName, type PoolTemplate } from "../../../operator/warm-pool.js";
 import { platform, session } from "./fixtures.js";
 
 const base = {
@@ -143,7 +143,7 @@ test("pool membership and adoption candidates: only live pods of this template's
 
 test("planPool: create what is missing, count pods not yet in the cache, remove stale and extra pods", () => {
   const ready = (name: string, created = "2026-11-25T10:00:00Z", hash = "h1"): V1Pod => pod({ name, created, hash });
-  const cases: { label: string; members: V1Pod[]; size: number; hash: string | undefined; pending: number; create: number; remove: string[] }[] = [
+  const cases: { label: string; members: V1Pod[]; size: number; hash: string | undefined; pending: number; msSinceAdoption?: number; create: number; remove: string[]; requeueAfterMs?: number }[] = [
     { label: "empty pool fills", members: [], size: 3, hash: "h1", pending: 0, create: 3, remove: [] },
     { label: "created but not yet cached are counted", members: [ready("a")], size: 3, hash: "h1", pending: 2, create: 0, remove: [] },
     { label: "full pool does nothing", members: [ready("a"), ready("b")], size: 2, hash: "h1", pending: 0, create: 0, remove: [] },
@@ -159,11 +159,16 @@ test("planPool: create what is missing, count pods not yet in the cache, remove 
     },
     { label: "size 0 empties the pool", members: [ready("a"), ready("b")], size: 0, hash: "h1", pending: 0, create: 0, remove: ["a", "b"] },
     { label: "a template that does not build keeps nothing", members: [ready("a")], size: 2, hash: undefined, pending: 0, create: 0, remove: ["a"] },
+    { label: "just after an adoption the refill waits for the burst to pass", members: [ready("a")], size: 3, hash: "h1", pending: 0, msSinceAdoption: 1000, create: 0, remove: [], requeueAfterMs: REFILL_HOLD_MS - 1000 },
+    { label: "the wait does not hold back removals", members: [ready("a"), ready("b", undefined, "h0")], size: 3, hash: "h1", pending: 0, msSinceAdoption: 0, create: 0, remove: ["b"], requeueAfterMs: REFILL_HOLD_MS },
+    { label: "after the wait the pool refills", members: [ready("a")], size: 3, hash: "h1", pending: 0, msSinceAdoption: REFILL_HOLD_MS, create: 2, remove: [] },
+    { label: "nothing to create: no wait", members: [ready("a")], size: 1, hash: "h1", pending: 0, msSinceAdoption: 10, create: 0, remove: [] },
   ];
   for (const c of cases) {
     const plan = planPool(c);
     assert.equal(plan.create, c.create, c.label);
     assert.deepEqual(plan.remove.map((p) => p.metadata?.name), c.remove, c.label);
+    assert.equal(plan.requeueAfterMs, c.requeueAfterMs, c.label);
   }
 });
 
