@@ -124,7 +124,9 @@ async function echo(stream: Stream, streaming: boolean): Promise<Echo> {
   const letters = "bcdefghijklmnopqrstuvwxyz";
   const samples: number[] = [];
   let pending: { char: string; start: bigint; resolve: () => void } | undefined;
+  let received = 0;
   stream.onData((chunk) => {
+    received += chunk.length;
     if (pending && chunk.includes(pending.char)) {
       samples.push(Number(process.hrtime.bigint() - pending.start) / 1e6);
       const done = pending.resolve;
@@ -132,6 +134,8 @@ async function echo(stream: Stream, streaming: boolean): Promise<Echo> {
       done();
     }
   });
+  received = 0;
+  const sampling = process.hrtime.bigint();
   for (let i = 0; i < ECHO_SAMPLES; i++) {
     const char = letters[i % letters.length] ?? "b";
     await new Promise<void>((resolve) => {
@@ -140,12 +144,14 @@ async function echo(stream: Stream, streaming: boolean): Promise<Echo> {
     });
     if (i % 40 === 39) stream.write("\x15"); // kill the line so cat's buffer stays small
   }
+  // How fast output came while sampling: a faster reader lets the loop write more ahead of each echo.
+  const mbPerSec = received / MB / (Number(process.hrtime.bigint() - sampling) / 1e9);
   // ^C flushes the tty's input queue, so give the shell a moment to be back at its prompt.
   stream.write("\x03");
   await new Promise((resolve) => setTimeout(resolve, 300));
   if (streaming) stream.write("kill %1\r");
   await ready(stream);
-  return { p50: percentile(samples, 50), p95: percentile(samples, 95), samples: samples.length };
+  return { p50: percentile(samples, 50), p95: percentile(samples, 95), samples: samples.length, mbPerSec };
 }
 
 /** N viewers on one session with a timestamped stream: how far behind live each one gets. */
@@ -381,11 +387,11 @@ function printTable(r: Record<string, unknown>): void {
   const ei = r.echoIdle as Pair | undefined;
   const es = r.echoStreaming as Pair | undefined;
   const f = r.fanOut as { viewers: number; p50LagMs: number; maxLagMs: number; resyncs: number } | undefined;
-  const ms = (e: { p50: number; p95: number }): string => `${e.p50.toFixed(2)} / ${e.p95.toFixed(2)} ms`;
+  const ms = (e: Echo): string => `${e.p50.toFixed(2)} / ${e.p95.toFixed(2)} ms${e.mbPerSec !== undefined && e.mbPerSec >= 0.1 ? ` at ${e.mbPerSec.toFixed(1)} MB/s` : ""}`;
   // The part of the round trip spent beyond the session API, as its upstream saw it.
   const split = (e: Echo & { beyondApi?: Echo }): string => (e.beyondApi ? `${ms(e)} (beyond API ${ms(e.beyondApi)})` : ms(e));
-  const ka = r.kubectlAttach as { throughput?: { mbPerSec: number }; echoIdle?: { p50: number; p95: number }; echoStreaming?: { p50: number; p95: number } } | undefined;
-  const attachCell = (e: { p50: number; p95: number } | undefined): string => (e ? ms(e) : "-");
+  const ka = r.kubectlAttach as RunFigures["kubectlAttach"];
+  const attachCell = (e: Echo | undefined): string => (e ? ms(e) : "-");
   const rows = [["measure", String(r.reference), "kubectl attach -it (reference)", "through session API"]];
   if (t) rows.push([`throughput ${THROUGHPUT_BYTES / MB} MB`, `${t.reference.mbPerSec.toFixed(1)} MB/s`, ka?.throughput ? `${ka.throughput.mbPerSec.toFixed(1)} MB/s` : "-", `${t.sessionApi.mbPerSec.toFixed(1)} MB/s (${t.sessionApi.resyncs ?? 0} resyncs, server CPU ${t.sessionApi.serverCpuSeconds.toFixed(1)} s)`]);
   const ts = r.throughputShell as { sessionApi: { mbPerSec: number; resyncs?: number; serverCpuSeconds: number } } | undefined;

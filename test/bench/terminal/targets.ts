@@ -5,6 +5,8 @@ export interface Echo {
   p50: number;
   p95: number;
   samples: number;
+  /** Output received while sampling (the streaming loop's rate as this path let it run). */
+  mbPerSec?: number;
 }
 
 /** The parts of a run's results the targets are judged on; any may be missing (BENCH_PARTS). */
