@@ -135,13 +135,17 @@ function pendingStart(input: Buffer, from: number, replacements: readonly Replac
   let start = input.length;
   for (const [pattern] of replacements) {
     const first = pattern[0];
+    if (first === undefined) continue;
     const window = Math.min(pattern.length - 1, input.length - from);
-    for (let length = window; length > input.length - start; length--) {
-      const candidate = input.length - length;
-      if (input[candidate] === first && input.subarray(candidate).equals(pattern.subarray(0, length))) {
+    // Only positions holding the pattern's first byte can start a tail: let indexOf find them
+    // (a per-byte loop here cost more than the rest of a small response's relay).
+    let candidate = window > 0 ? input.indexOf(first, input.length - window) : -1;
+    while (candidate >= 0 && candidate < start) {
+      if (input.subarray(candidate).equals(pattern.subarray(0, input.length - candidate))) {
         start = candidate;
         break;
       }
+      candidate = input.indexOf(first, candidate + 1);
     }
   }
   return start;
