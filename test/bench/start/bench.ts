@@ -29,7 +29,10 @@ const SESSION_API_URL = `http://${NODE_ADDRESS}:${BENCH.nodePort}`;
 
 const MARK = "agentbox-start-bench";
 
-const AGENT = { image: SHELL_IMAGE, command: ["bash", "-c", `while :; do echo ${MARK}; sleep 0.1; done`], tty: true };
+// A mark every 0.1 s without a process per mark (read -t on a pipe nobody writes to waits the
+// timeout): twenty warm agents forking `sleep` ten times a second each took the CPU the burst of
+// sessions needed.
+const AGENT = { image: SHELL_IMAGE, command: ["bash", "-c", `while :; do echo ${MARK}; read -t 0.1 -u 3; done 3< <(exec sleep infinity)`], tty: true };
 const TEMPLATE = "bench-warm";
 
 interface Sample {
