@@ -9,7 +9,7 @@ import type { Duplex } from "node:stream";
 import { checkServerIdentity, connect as tlsConnect, type SecureContext, type TLSSocket } from "node:tls";
 import type { ConnectionContext, Runtime } from "./context.js";
 import { asProxyError, ProxyError, statusFor } from "./errors.js";
-import { DECODERS, pathOnly, planRequest, resolveFor, type Plan } from "./forward.js";
+import { decoderFor, pathOnly, planRequest, resolveFor, type Plan } from "./forward.js";
 import { endToEndHeaders, type HeaderList } from "./http-framing.js";
 import { chunk, ChunkedDecoder, LAST_CHUNK, parseResponseHead, parseSimpleRequest, responseFraming, reusable, serializeHead, type BodyFraming, type ResponseHead, type SimpleRequest } from "./http1.js";
 import { replaceAllInString, StreamReplacer } from "./scrub.js";
@@ -275,6 +275,8 @@ class Exchange {
   private chunkedDown = false;
   private keepLink = true;
   private out: Buffer[] = [];
+  /** Some of the response went to the client: a failure can only cut the connection now. */
+  private answered = false;
   private waitingForDrain = false;
 
   constructor(private readonly connection: InterceptedConnection, readonly request: SimpleRequest, readonly plan: Plan) {
@@ -400,7 +402,7 @@ class Exchange {
       keepLength &&= plan.state.scrubKeepsLength;
       const encoding = headers.find(([name]) => name === "content-encoding")?.[1].toLowerCase();
       if (encoding !== undefined && encoding !== "identity") {
-        const decoder = DECODERS[encoding];
+        const decoder = decoderFor(encoding);
         if (decoder === undefined) throw new ProxyError("upstream", `the upstream answered with content-encoding "${encoding}", which the sidecar cannot scrub`);
         if (hasBody) this.decoder = this.decoding(decoder());
         headers = headers.filter(([name]) => name !== "content-encoding");
@@ -462,6 +464,7 @@ class Exchange {
     if (this.out.length === 0) return;
     const parts = this.out;
     this.out = [];
+    this.answered = true;
     const { socket } = this.connection;
     const ok = socket.write(parts.length === 1 ? (parts[0] ?? EMPTY) : Buffer.concat(parts));
     const link = this.link;
@@ -520,8 +523,8 @@ class Exchange {
     this.link?.destroy();
     this.decoder?.destroy();
     this.connection.failed();
-    if (this.head === undefined) writeRefusal(socket, failure);
-    else socket.destroy();
+    if (this.answered) socket.destroy();
+    else writeRefusal(socket, failure);
   }
 
   /** The client went away. */

@@ -7,6 +7,7 @@ import { once } from "node:events";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createServer, type Server, type TLSSocket } from "node:tls";
+import { gzipSync } from "node:zlib";
 import { CertificateAuthority } from "../../../sidecar/ca.js";
 import { baseConfig, connectTunnel, containsSecret, requestOver, SECRET, startHarness, STUB, tlsOver, type Harness } from "./harness.js";
 
@@ -38,6 +39,11 @@ function answer(socket: TLSSocket, head: string, body: Buffer): void {
     socket.write("HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
   } else if (path === "/bare-lf") {
     socket.write("HTTP/1.1 200 OK\r\nX-A: 1\nSet-Cookie: evil=1\r\nContent-Length: 0\r\n\r\n");
+  } else if (path === "/gzip") {
+    const compressed = gzipSync(`key=${key}`);
+    socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: ${compressed.length}\r\n\r\n`), compressed]));
+  } else if (path === "/zstd") {
+    socket.write("HTTP/1.1 200 OK\r\nContent-Encoding: constructor\r\nContent-Length: 1\r\n\r\nx");
   } else if (path === "/upload") {
     socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${String(body.length).length}\r\n\r\n${body.length}`);
   } else {
@@ -187,5 +193,17 @@ test("a HEAD answer carries no body and keeps the connection in step", async () 
   // Scrubbing may change lengths here (the harness's stub and value differ in length): chunked.
   const next = await readUntil(tls, (sofar) => sofar.endsWith("\r\n0\r\n\r\n"));
   assert.match(next, /^HTTP\/1\.1 200[^]*\r\nd\r\nok GET \/plain\r\n0\r\n\r\n$/);
+  tls.destroy();
+});
+
+test("a compressed response from a bound host is decoded and scrubbed; an unknown coding is refused", async () => {
+  const tls = await rawTunnel();
+  const response = await requestOver(tls, { path: "/gzip", headers: { host: "raw.example.test", "x-api-key": RAW_STUB } });
+  assert.equal(response.status, 200);
+  assert.equal(response.headers["content-encoding"], undefined);
+  assert.equal(response.body, `key=${RAW_STUB}`);
+  const refused = await requestOver(tls, { path: "/zstd", headers: { host: "raw.example.test" } });
+  assert.equal(refused.status, 502);
+  assert.match(refused.body, /cannot scrub/);
   tls.destroy();
 });
