@@ -34,6 +34,8 @@ class InterceptedConnection {
   /** The upstream connection of this downstream connection, never shared with another. */
   private link: UpstreamLink | undefined;
   private headTimer: NodeJS.Timeout | undefined;
+  /** The socket is being ended: bytes still arriving start nothing. */
+  private closing = false;
   private readonly onData = (data: Buffer): void => this.receive(data);
   private readonly onClose = (): void => {
     clearTimeout(this.headTimer);
@@ -76,6 +78,7 @@ class InterceptedConnection {
   }
 
   private receive(data: Buffer): void {
+    if (this.closing) return;
     const exchange = this.exchange;
     let rest = data;
     if (exchange !== undefined && exchange.bodyRemaining > 0) {
@@ -125,12 +128,12 @@ class InterceptedConnection {
     }
     const resolved = this.context.resolved;
     if (resolved !== undefined) {
-      exchange.start(this.linkFor(plan, resolved));
+      this.startOn(exchange, resolved);
       return;
     }
     resolveFor(this.runtime, this.context, plan).then(
       (address) => {
-        if (this.exchange === exchange) exchange.start(this.linkFor(plan, address));
+        if (this.exchange === exchange) this.startOn(exchange, address);
       },
       (error: unknown) => exchange.fail(error),
     );
@@ -148,11 +151,24 @@ class InterceptedConnection {
     this.handOff(this.socket, buffered);
   }
 
-  private linkFor(plan: Plan, resolved: ResolvedAddress): UpstreamLink {
-    const target = targetOf(plan);
-    if (this.link?.fits(target, resolved) === true) return this.link;
+  /** Sends the exchange on the idle upstream connection when it fits, else on a new one. */
+  private startOn(exchange: Exchange, resolved: ResolvedAddress): void {
+    const target = targetOf(exchange.plan);
+    if (this.link?.fits(target, resolved) === true) {
+      exchange.start(this.link, { reused: true });
+      return;
+    }
     this.link?.destroy();
-    return this.dial(target, resolved);
+    exchange.start(this.dial(target, resolved), { reused: false });
+  }
+
+  /**
+   * A kept-alive upstream connection closed under a request before any answer (the upstream's
+   * idle timeout raced it): the request, which had no body, goes once more on a new connection.
+   */
+  redial(exchange: Exchange, resolved: ResolvedAddress): void {
+    exchange.link?.destroy();
+    exchange.start(this.dial(targetOf(exchange.plan), resolved), { reused: false });
   }
 
   private dial(target: LinkTarget, resolved: ResolvedAddress): UpstreamLink {
@@ -172,6 +188,7 @@ class InterceptedConnection {
     }
     // A body the upstream did not wait for leaves the stream at an unknown place: close.
     if (exchange.bodyRemaining > 0 || exchange.request.close) {
+      this.closing = true;
       this.socket.end();
       return;
     }
@@ -181,6 +198,7 @@ class InterceptedConnection {
 
   /** The exchange in flight failed and has answered or closed the socket. */
   failed(): void {
+    this.closing = true;
     this.exchange = undefined;
     this.link?.destroy();
     this.link = undefined;
@@ -204,14 +222,14 @@ class UpstreamLink {
   exchange: Exchange | undefined;
   private readonly host: string;
   private readonly port: number;
-  private readonly address: string;
+  readonly resolved: ResolvedAddress;
   private readonly roots: SecureContext | undefined;
 
   constructor(runtime: Runtime, target: LinkTarget, resolved: ResolvedAddress, onClose: () => void) {
     const { host, port, roots } = target;
     this.host = host;
     this.port = port;
-    this.address = resolved.address;
+    this.resolved = resolved;
     this.roots = roots;
     const key = `${host}:${port}`;
     this.socket = tlsConnect({
@@ -235,7 +253,7 @@ class UpstreamLink {
       if (this.exchange === undefined) this.socket.destroy(); // an answer nobody asked for
       else this.exchange.upstreamData(data);
     });
-    this.socket.on("error", (error) => this.exchange?.fail(error));
+    this.socket.on("error", (error) => this.exchange?.upstreamFailed(error));
     this.socket.once("close", () => {
       onClose();
       this.exchange?.upstreamClosed();
@@ -244,7 +262,7 @@ class UpstreamLink {
 
   /** True when this idle connection can carry a request to this target. */
   fits(target: LinkTarget, resolved: ResolvedAddress): boolean {
-    return this.exchange === undefined && !this.socket.destroyed && this.socket.writable && this.host === target.host && this.port === target.port && this.address === resolved.address && this.roots === target.roots;
+    return this.exchange === undefined && !this.socket.destroyed && this.socket.writable && this.host === target.host && this.port === target.port && this.resolved.address === resolved.address && this.roots === target.roots;
   }
 
   destroy(): void {
@@ -264,6 +282,11 @@ class Exchange {
   private bytesIn = 0;
   private bytesOut = 0;
   private finished = false;
+  private bodyDrainWait = false;
+  /** The whole request when it has no body: what a retry on a new connection sends. */
+  private readonly replay: Buffer | undefined;
+  private reusedLink = false;
+  private retried = false;
   // Response side.
   private headBuffer: Buffer = EMPTY;
   private head: ResponseHead | undefined;
@@ -283,17 +306,38 @@ class Exchange {
     this.bodyRemaining = request.contentLength;
     this.bodyReplacer = plan.bodyReplacements.length > 0 ? new StreamReplacer(plan.bodyReplacements) : undefined;
     this.chunkedUp = plan.headers.some(([name]) => name === "transfer-encoding");
-    this.pending.push(Buffer.from(serializeHead(`${request.method} ${plan.path} HTTP/1.1`, plan.headers), "latin1"));
+    const head = Buffer.from(serializeHead(`${request.method} ${plan.path} HTTP/1.1`, plan.headers), "latin1");
+    this.pending.push(head);
+    if (this.bodyRemaining === 0) this.replay = this.chunkedUp ? Buffer.concat([head, LAST_CHUNK]) : head;
     if (this.bodyRemaining === 0 && this.chunkedUp) this.pending.push(LAST_CHUNK);
   }
 
   /** Sends the head and whatever body arrived so far, in one write. */
-  start(link: UpstreamLink): void {
+  start(link: UpstreamLink, options: { reused: boolean }): void {
     if (this.finished) return;
     this.link = link;
+    this.reusedLink = options.reused;
     link.exchange = this;
+    if (this.retried && this.replay !== undefined) {
+      link.socket.write(this.replay);
+      return;
+    }
     const parts = this.pending.splice(0);
     link.socket.write(parts.length === 1 ? (parts[0] ?? EMPTY) : Buffer.concat(parts));
+  }
+
+  /** True when it went again on a new connection (see InterceptedConnection.redial). */
+  private retry(): boolean {
+    const link = this.link;
+    if (this.retried || !this.reusedLink || this.replay === undefined || link === undefined || this.head !== undefined || this.headBuffer.length > 0) return false;
+    this.retried = true;
+    this.connection.redial(this, link.resolved);
+    return true;
+  }
+
+  upstreamFailed(error: unknown): void {
+    if (this.finished || this.retry()) return;
+    this.fail(error);
   }
 
   sendBody(data: Buffer): void {
@@ -312,9 +356,13 @@ class Exchange {
       return;
     }
     const { socket } = this.connection;
-    if (parts.length > 0 && !this.link.socket.write(parts.length === 1 ? (parts[0] ?? EMPTY) : Buffer.concat(parts))) {
+    if (parts.length > 0 && !this.link.socket.write(parts.length === 1 ? (parts[0] ?? EMPTY) : Buffer.concat(parts)) && !this.bodyDrainWait) {
+      this.bodyDrainWait = true;
       socket.pause();
-      this.link.socket.once("drain", () => socket.resume());
+      this.link.socket.once("drain", () => {
+        this.bodyDrainWait = false;
+        socket.resume();
+      });
     }
   }
 
@@ -328,7 +376,7 @@ class Exchange {
   }
 
   upstreamClosed(): void {
-    if (this.finished) return;
+    if (this.finished || this.retry()) return;
     if (this.head !== undefined && this.framing.kind === "close") {
       this.bodyDone();
       return;

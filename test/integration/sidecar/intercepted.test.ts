@@ -44,6 +44,8 @@ function answer(socket: TLSSocket, head: string, body: Buffer): void {
     socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: ${compressed.length}\r\n\r\n`), compressed]));
   } else if (path === "/zstd") {
     socket.write("HTTP/1.1 200 OK\r\nContent-Encoding: constructor\r\nContent-Length: 1\r\n\r\nx");
+  } else if (path === "/drop-later") {
+    socket.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst");
   } else if (path === "/upload") {
     socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${String(body.length).length}\r\n\r\n${body.length}`);
   } else {
@@ -53,6 +55,7 @@ function answer(socket: TLSSocket, head: string, body: Buffer): void {
 
 function serveRaw(socket: TLSSocket): void {
   let buffer = Buffer.alloc(0);
+  let served = 0;
   socket.on("error", () => socket.destroy());
   socket.on("data", (data: Buffer) => {
     buffer = Buffer.concat([buffer, data]);
@@ -64,6 +67,12 @@ function serveRaw(socket: TLSSocket): void {
       if (buffer.length < end + 4 + length) return;
       const body = buffer.subarray(end + 4, end + 4 + length);
       buffer = buffer.subarray(end + 4 + length);
+      served += 1;
+      // Like a server whose keep-alive timeout fires as the next request arrives.
+      if (served > 1 && head.includes(" /drop-later")) {
+        socket.destroy();
+        return;
+      }
       answer(socket, head, body);
     }
   });
@@ -205,5 +214,17 @@ test("a compressed response from a bound host is decoded and scrubbed; an unknow
   const refused = await requestOver(tls, { path: "/zstd", headers: { host: "raw.example.test" } });
   assert.equal(refused.status, 502);
   assert.match(refused.body, /cannot scrub/);
+  tls.destroy();
+});
+
+test("a bodiless request whose kept-alive upstream connection closes under it is sent once more; one with a body is not", async () => {
+  const tls = await rawTunnel();
+  const request = { path: "/drop-later", headers: { host: "raw.example.test", "x-api-key": RAW_STUB } };
+  assert.equal((await requestOver(tls, request)).body, "first");
+  const again = await requestOver(tls, request);
+  assert.equal(again.status, 200);
+  assert.equal(again.body, "first", "answered on a new upstream connection");
+  const post = await requestOver(tls, { ...request, method: "POST", headers: { ...request.headers, "content-length": 4 }, body: "data" });
+  assert.equal(post.status, 502);
   tls.destroy();
 });
