@@ -21,7 +21,7 @@ import { BEARER_PREFIX, SUBPROTOCOL } from "../../../session-api/terminal/protoc
 import { waitFor } from "../../support/wait.js";
 import { connect, createNamespace, SHELL_IMAGE, type Cluster } from "../../e2e/support/cluster.js";
 import { agentUserToken, deleteNamespaceAndWait, installPlatform, loadImages, NODE_ADDRESS, ROOT } from "../../e2e/support/platform.js";
-import { STEPS, watchTimeline, type Timeline } from "./timeline.js";
+import { STEPS, watchRunning, watchTimeline, type RunningWatch, type Timeline } from "./timeline.js";
 
 // Its own release, namespace and port: a concurrent `npm run test:e2e` installs agentbox-e2e.
 const BENCH = { release: "agentbox-bench", systemNamespace: "agentbox-system-bench", nodePort: 30919, upstreamCa: false, agentRoles: false };
@@ -84,7 +84,7 @@ function firstTerminalByte(namespace: string, name: string, token: string, deadl
   });
 }
 
-async function measure(cluster: Cluster, namespace: string, name: string, token: string, spec: Record<string, unknown>, timeline: Timeline): Promise<Sample> {
+async function measure(cluster: Cluster, namespace: string, name: string, token: string, spec: Record<string, unknown>, watches: { timeline: Timeline; sessions: RunningWatch }): Promise<Sample> {
   const custom = cluster.kc.makeApiClient(k8s.CustomObjectsApi);
   const start = Date.now();
   const deadline = start + 300_000;
@@ -100,19 +100,13 @@ async function measure(cluster: Cluster, namespace: string, name: string, token:
       spec,
     },
   });
-  const ready = await waitFor(
-    `session ${name} Running`,
-    async () => {
-      const s = (await custom.getNamespacedCustomObject({ group: "agentbox.dev", version: "v1alpha1", namespace, plural: "agentsessions", name })) as { status?: { phase?: string; podName?: string } };
-      return s.status?.phase === "Running" ? { at: Date.now(), podName: s.status.podName ?? "" } : undefined;
-    },
-    { timeoutMs: 300_000, intervalMs: 100 },
-  );
+  // The watch stamps the moment the Running status arrived; this only looks it up.
+  const ready = await waitFor(`session ${name} Running`, () => watches.sessions.running.get(name), { timeoutMs: 300_000, intervalMs: 20 });
   // Viewers connect once the session runs, as the CLI and the web UI do: a viewer that connects
   // earlier waits out the session API's re-attach backoff (seen: up to ~100 s added).
   const firstByte = await firstTerminalByte(namespace, name, token, deadline);
   // An adopted warm pod went through its steps before the apply: they say nothing about it.
-  const seen = ready.podName === name ? (timeline.seen.get(name) ?? {}) : {};
+  const seen = ready.podName === name ? (watches.timeline.seen.get(name) ?? {}) : {};
   const podSteps = Object.fromEntries(STEPS.flatMap((step) => (seen[step] === undefined ? [] : [[step, seen[step] - start]])));
   return { name, podName: ready.podName, readyMs: ready.at - start, firstByteMs: firstByte - start, podSteps };
 }
@@ -136,11 +130,13 @@ interface RunSummary {
 /** Applies `count` sessions at once and measures each; `spec` gives each session's spec. */
 async function applyAtOnce(cluster: Cluster, namespace: string, token: string, prefix: string, count: number, spec: Record<string, unknown>): Promise<RunSummary> {
   const timeline = await watchTimeline(cluster.kc, namespace);
+  const sessions = await watchRunning(cluster.kc, namespace);
   let samples: Sample[];
   try {
-    samples = await Promise.all(Array.from({ length: count }, (_, i) => measure(cluster, namespace, `${prefix}${i}`, token, spec, timeline)));
+    samples = await Promise.all(Array.from({ length: count }, (_, i) => measure(cluster, namespace, `${prefix}${i}`, token, spec, { timeline, sessions })));
   } finally {
     timeline.stop();
+    sessions.stop();
   }
   return {
     sessions: count,

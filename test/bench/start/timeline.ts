@@ -80,3 +80,43 @@ export async function watchTimeline(kc: k8s.KubeConfig, namespace: string): Prom
     },
   };
 }
+
+export interface RunningWatch {
+  /** Epoch ms each session was first seen Running, and the pod it named then. */
+  running: Map<string, { at: number; podName: string }>;
+  stop(): void;
+}
+
+/**
+ * Watches the AgentSessions of `namespace` and notes when each is first seen Running: one watch
+ * instead of every session polling the API server ten times a second, which loaded the very
+ * server the measured path goes through.
+ */
+export async function watchRunning(kc: k8s.KubeConfig, namespace: string): Promise<RunningWatch> {
+  const running = new Map<string, { at: number; podName: string }>();
+  let stopped = false;
+  let controller: AbortController | undefined;
+  const start = async (): Promise<void> => {
+    controller = await new k8s.Watch(kc).watch(
+      `/apis/agentbox.dev/v1alpha1/namespaces/${namespace}/agentsessions`,
+      {},
+      (phase: string, s: { metadata?: { name?: string }; status?: { phase?: string; podName?: string } }) => {
+        const name = s.metadata?.name;
+        if ((phase === "ADDED" || phase === "MODIFIED") && name && s.status?.phase === "Running" && !running.has(name)) running.set(name, { at: Date.now(), podName: s.status.podName ?? "" });
+      },
+      (error: unknown) => {
+        if (stopped) return;
+        if (error) console.error(`[bench:start] session watch ended (restarting): ${String(error)}`);
+        start().catch((cause: unknown) => console.error(`[bench:start] cannot restart the session watch: ${String(cause)}`));
+      },
+    );
+  };
+  await start();
+  return {
+    running,
+    stop: () => {
+      stopped = true;
+      controller?.abort();
+    },
+  };
+}
