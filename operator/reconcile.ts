@@ -157,8 +157,9 @@ const timeMs = (t: Date | string | undefined): number | undefined => (t === unde
 
 /**
  * Why a pod's sidecar has not started, from what the sidecar logged about its credentials and
- * whether the upstream-CA ConfigMap the pod mounts exists. Best effort and rate-limited (see
- * shouldReadSidecarLog): between reads the last diagnosis stands; a failed read says nothing.
+ * whether the upstream-CA ConfigMap and the credential Secrets the pod mounts exist. Best
+ * effort and rate-limited (see shouldReadSidecarLog): between reads the last diagnosis stands;
+ * a failed read says nothing.
  */
 async function diagnoseSidecar(deps: ReconcilerDeps, session: AgentSession, spec: EffectiveSpec | undefined, pod: V1Pod, nowMs: number): Promise<Omit<Diagnosis, "at">> {
   const uid = session.metadata.uid ?? "";
