@@ -337,7 +337,7 @@ async function main(): Promise<void> {
     const ref = target.direct();
     // Measured before the session API attaches: every attached client gets the container's
     // output, so while both were attached each would also carry the other's load.
-    if (target.attach) results.kubectlAttach = await viaKubectlAttach(target.attach());
+    if (target.attach && (PARTS.has("throughput") || PARTS.has("echo"))) results.kubectlAttach = await viaKubectlAttach(target.attach());
     const api = await viaApi(target.url, target.namespace, target.session);
     if (PARTS.has("throughput")) {
       const reference = await throughput(ref);
@@ -350,8 +350,9 @@ async function main(): Promise<void> {
     // agent's main process through the container runtime's log pipeline, exec does not.
     if (PARTS.has("shell")) {
       const shell = await viaApi(target.url, target.namespace, target.session, "shell");
-      // Input before the exec stream is open is dropped: wait for the shell's prompt.
-      await waitFor(shell, "$ ", 30_000);
+      // Input before the exec stream is open is dropped: wait for the shell's first output (its
+      // prompt: "$ ", or "# " for root as in local mode).
+      await new Promise<void>((resolve) => shell.onData(() => resolve()));
       const cpuBefore = cpuSeconds(target.serverPid);
       const sessionApi = await throughput(shell);
       results.throughputShell = { sessionApi: { ...sessionApi, serverCpuSeconds: cpuSeconds(target.serverPid) - cpuBefore } };
@@ -369,7 +370,7 @@ async function main(): Promise<void> {
     await target.close();
   }
   results.loadAverageEnd = loadavg();
-  results.targets = judge(results as RunFigures);
+  results.targets = judge(results as RunFigures, onCluster ? "kubectl exec" : "the local PTY");
   const dir = join(import.meta.dirname, "results");
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `terminal-${results.mode as string}-${String(results.when).replace(/[:.]/g, "-")}.json`);
@@ -392,10 +393,10 @@ function printTable(r: Record<string, unknown>): void {
   const split = (e: Echo & { beyondApi?: Echo }): string => (e.beyondApi ? `${ms(e)} (beyond API ${ms(e.beyondApi)})` : ms(e));
   const ka = r.kubectlAttach as RunFigures["kubectlAttach"];
   const attachCell = (e: Echo | undefined): string => (e ? ms(e) : "-");
-  const rows = [["measure", String(r.reference), "kubectl attach -it (reference)", "through session API"]];
-  if (t) rows.push([`throughput ${THROUGHPUT_BYTES / MB} MB`, `${t.reference.mbPerSec.toFixed(1)} MB/s`, ka?.throughput ? `${ka.throughput.mbPerSec.toFixed(1)} MB/s` : "-", `${t.sessionApi.mbPerSec.toFixed(1)} MB/s (${t.sessionApi.resyncs ?? 0} resyncs, server CPU ${t.sessionApi.serverCpuSeconds.toFixed(1)} s)`]);
+  const rows = [["measure", String(r.reference), ka ? "kubectl attach -it (reference)" : "-", "through session API"]];
+  if (t) rows.push([`throughput ${Number((THROUGHPUT_BYTES / MB).toFixed(1))} MB`, `${t.reference.mbPerSec.toFixed(1)} MB/s`, ka?.throughput ? `${ka.throughput.mbPerSec.toFixed(1)} MB/s` : "-", `${t.sessionApi.mbPerSec.toFixed(1)} MB/s (${t.sessionApi.resyncs ?? 0} resyncs, server CPU ${t.sessionApi.serverCpuSeconds.toFixed(1)} s)`]);
   const ts = r.throughputShell as { sessionApi: { mbPerSec: number; resyncs?: number; serverCpuSeconds: number } } | undefined;
-  if (ts) rows.push([`throughput ${THROUGHPUT_BYTES / MB} MB, fresh shell (exec)`, "(same as above)", "-", `${ts.sessionApi.mbPerSec.toFixed(1)} MB/s (${ts.sessionApi.resyncs ?? 0} resyncs, server CPU ${ts.sessionApi.serverCpuSeconds.toFixed(1)} s)`]);
+  if (ts) rows.push([`throughput ${Number((THROUGHPUT_BYTES / MB).toFixed(1))} MB, fresh shell (exec)`, "(same as above)", "-", `${ts.sessionApi.mbPerSec.toFixed(1)} MB/s (${ts.sessionApi.resyncs ?? 0} resyncs, server CPU ${ts.sessionApi.serverCpuSeconds.toFixed(1)} s)`]);
   if (ei) rows.push(["echo p50 / p95, idle", ms(ei.reference), attachCell(ka?.echoIdle), split(ei.sessionApi)]);
   if (es) rows.push(["echo p50 / p95, streaming", ms(es.reference), attachCell(ka?.echoStreaming), split(es.sessionApi)]);
   const eh = r.echoShell as { idle: Echo & { beyondApi?: Echo }; streaming: Echo & { beyondApi?: Echo } } | undefined;

@@ -40,3 +40,8 @@ test("bench:terminal targets, judged from a run's figures", () => {
   ];
   for (const c of cases) assert.deepEqual(verdicts(c.run), c.want, c.name);
 });
+
+test("bench:terminal targets name the run's reference (local mode compares with a local PTY)", () => {
+  const names = judge({ throughput: { reference: { mbPerSec: 13 }, sessionApi: { mbPerSec: 22 } }, echoIdle: { reference: echo(0.3), sessionApi: echo(0.5) } }, "the local PTY").map((v) => v.target);
+  assert.deepEqual(names, ["throughput, attach >= the local PTY", "echo idle, attach, p50 within 2 ms of the local PTY"]);
+});
