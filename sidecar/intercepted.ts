@@ -111,15 +111,16 @@ class InterceptedConnection {
       return;
     }
     let plan: Plan;
+    let exchange: Exchange;
     try {
       plan = planRequest(this.runtime, this.context, { url: request.target, headers: request.headers }, false);
+      exchange = new Exchange(this, request, plan);
     } catch {
       // Node's path plans it again and refuses it with its status, audit record and metrics.
       this.giveUp();
       return;
     }
     this.buffer = this.buffer.subarray(end + 4);
-    const exchange = new Exchange(this, request, plan);
     this.exchange = exchange;
     if (request.contentLength > 0 && this.buffer.length > 0) {
       const take = Math.min(request.contentLength, this.buffer.length);
@@ -155,7 +156,8 @@ class InterceptedConnection {
   private startOn(exchange: Exchange, resolved: ResolvedAddress): void {
     const target = targetOf(exchange.plan);
     if (this.link?.fits(target, resolved) === true) {
-      exchange.start(this.link, { reused: true });
+      // Only a connection that was up and idle can have been closed by the upstream's idle timeout.
+      exchange.start(this.link, { reused: this.link.established });
       return;
     }
     this.link?.destroy();
@@ -220,6 +222,8 @@ function targetOf(plan: Plan): LinkTarget {
 class UpstreamLink {
   readonly socket: TLSSocket;
   exchange: Exchange | undefined;
+  /** The TLS handshake completed. */
+  established = false;
   private readonly host: string;
   private readonly port: number;
   readonly resolved: ResolvedAddress;
@@ -247,6 +251,7 @@ class UpstreamLink {
     this.socket.setNoDelay(true);
     this.socket.setTimeout(runtime.limits.connectTimeoutMs, () => this.socket.destroy(new ProxyError("timeout", `connecting to ${host} timed out`)));
     this.socket.once("secureConnect", () => {
+      this.established = true;
       this.socket.setTimeout(runtime.limits.idleTimeoutMs, () => this.socket.destroy(new ProxyError("timeout", `${host} went silent`)));
     });
     this.socket.on("data", (data: Buffer) => {
