@@ -1,7 +1,7 @@
 // A session taking a warm pod: the I/O half of warm pools on the session's side. Safe under
 // concurrency because every take is a patch with a resourceVersion precondition: of two
 // sessions (or a session and a pool shrinking) racing for one pod, exactly one write succeeds.
-import { PatchStrategy, type KubernetesObject, type V1OwnerReference, type V1Pod } from "@kubernetes/client-node";
+import { PatchStrategy, type KubernetesObject, type V1OwnerReference, type V1Pod, type V1Secret } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { API_VERSION, type AgentSession } from "../crds/agentsession.js";
 import { FIELD_MANAGER, names, SESSION_LABEL, WARM_POOL_LABEL } from "./names.js";
@@ -93,7 +93,7 @@ async function take(c: Clients, session: AgentSession, pool: Pick<PoolTemplate, 
  * adoption and this, it finishes the job. Only objects whose controller is this very pod are
  * touched; anything else with those names is left alone (the session's apply then reports it).
  */
-export async function adoptChildren(c: Clients, session: AgentSession, pod: V1Pod): Promise<void> {
+export async function adoptChildren(c: Clients, session: AgentSession, pod: V1Pod): Promise<{ stubs?: Record<string, string> }> {
   const n = names(pod.metadata?.name ?? "");
   const ns = pod.metadata?.namespace ?? "";
   const children: KubernetesObject[] = [
@@ -101,20 +101,25 @@ export async function adoptChildren(c: Clients, session: AgentSession, pod: V1Po
     { apiVersion: "v1", kind: "Secret", metadata: { name: n.sidecarConfig, namespace: ns } },
     { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: n.networkPolicy, namespace: ns } },
   ];
-  await Promise.all(
-    children.map(async (ref) => {
+  const moved = await Promise.all(
+    children.map(async (ref): Promise<KubernetesObject | undefined> => {
       // A lost race on a child can only be with another write of this same adoption (the pod is
       // already ours), so read and try again a few times.
       for (let attempt = 0; attempt < 3; attempt++) {
         const live = await readOptional(c, ref);
-        if (!live || controllerOf(live)?.uid !== pod.metadata?.uid) return;
+        const owner = controllerOf(live)?.uid;
+        if (owner === session.metadata.uid) return live;
+        if (!live || owner !== pod.metadata?.uid) return undefined;
         try {
-          await patch(c, takeOver(live, session));
-          return;
+          return await patch(c, takeOver(live, session));
         } catch (e) {
           if (statusOf(e) !== 409) throw new Error(`cannot move ${ref.kind} ${ns}/${ref.metadata?.name} to session ${session.metadata.name}`, { cause: e });
         }
       }
+      return undefined;
     }),
   );
+  // The stubs (never real values) the pod's agent holds, so the session need not read them again.
+  const data = (moved[0] as V1Secret | undefined)?.data;
+  return data ? { stubs: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")])) } : {};
 }

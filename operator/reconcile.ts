@@ -112,14 +112,21 @@ export async function reconcile(deps: ReconcilerDeps, key: string): Promise<Reco
   const podName = obs.pod?.metadata?.name !== names(name).pod ? obs.pod?.metadata?.name : undefined;
   let afterAdoption: Promise<void> | undefined;
   if (adopted && observed.warm) {
-    // Remember the pod (the cache may not show it as ours yet) but nothing else: `at: 0` makes
-    // the next reconcile read the stubs back and apply the objects.
-    deps.applied?.set(uid, { generation: current.generation, hash: "", at: 0, stubs: {}, podName: adopted.metadata?.name ?? "" });
-    deps.pool?.adopted(namespace, observed.warm.template, adopted.metadata?.name ?? "");
+    const warm = observed.warm;
+    const adoptedName = adopted.metadata?.name ?? "";
+    // Remember the pod (the cache may not show it as ours yet); `at: 0` makes the next reconcile
+    // read the stubs back and apply the objects, unless moving them below records what they are.
+    deps.applied?.set(uid, { generation: current.generation, hash: "", at: 0, stubs: {}, podName: adoptedName });
+    deps.pool?.adopted(namespace, warm.template, adoptedName);
     // Alongside the status write, which says Running at once (recordEvent never throws).
     afterAdoption = Promise.all([
-      recordEvent(deps, session, { type: "Normal", reason: "WarmPodAdopted", message: `took warm pod ${adopted.metadata?.name ?? ""} from the pool of AgentTemplate ${observed.warm.template}` }),
-      adoptChildren(deps.clients, session, adopted),
+      recordEvent(deps, session, { type: "Normal", reason: "WarmPodAdopted", message: `took warm pod ${adoptedName} from the pool of AgentTemplate ${warm.template}` }),
+      adoptChildren(deps.clients, session, adopted).then(({ stubs }) => {
+        // The objects were built by the same builder from a spec that shapes the same pod: with
+        // their stubs known, there is nothing to apply until the next periodic re-apply.
+        const built = stubs && warm.templateSpec ? desired({ session, template: warm.templateSpec, stubs, platform: deps.platform, podName: adoptedName }) : undefined;
+        if (built?.ok && stubs) deps.applied?.set(uid, { generation: current.generation, hash: built.objects.pod.metadata?.annotations?.[SPEC_HASH] ?? "", at: current.now, stubs, podName: adoptedName });
+      }),
     ]).then(() => undefined);
   } else if (decision.apply && observed.objects && needsApply(record, current)) {
     const applied = await applyObjects(deps, session, observed.objects, obs.pod, !record);
@@ -234,7 +241,7 @@ interface Observation {
   objects?: DesiredObjects;
   stubs?: Record<string, string>;
   /** Set when the session names a template: whether it keeps a pool, and the warm pod adopted just now. */
-  warm?: { template: string; pooled: boolean; adopted?: V1Pod };
+  warm?: { template: string; templateSpec?: AgentTemplateSpec; pooled: boolean; adopted?: V1Pod };
 }
 
 async function observe(deps: ReconcilerDeps, session: AgentSession, now: Date, knownStubs: Record<string, string> | undefined, adoptedName: string | undefined): Promise<Observation> {
@@ -262,7 +269,7 @@ async function observe(deps: ReconcilerDeps, session: AgentSession, now: Date, k
   let warm: Observation["warm"];
   if (ref && template) {
     const pool: PoolTemplate = { name: ref, namespace: ns, uid: templateUid, spec: template };
-    warm = { template: ref, pooled: poolSize(template) > 0 };
+    warm = { template: ref, templateSpec: template, pooled: poolSize(template) > 0 };
     const fit = !pod && warm.pooled ? eligibility(session.spec, pool, deps.platform) : undefined;
     if (fit?.eligible) {
       const candidates = adoptionCandidates(deps.caches.podsIn(ns), pool, fit.hash);
