@@ -19,7 +19,9 @@ const sidecar = await Sidecar.create({
   config,
   resolver: benchResolver,
   // Audit records go to a file: a pipe to the benchmark process would couple the two loops.
-  logger: createLogger(pino.destination({ dest: `${configPath}.log`, sync: false })),
+  // Written synchronously, as the pod's logger writes to stdout (pino's default): an async
+  // destination would add a thread-pool hop and two wake-ups per record that the pod never pays.
+  logger: createLogger(pino.destination({ dest: `${configPath}.log`, sync: true })),
   listen: { explicit: any, transparentTls: false, transparentHttp: false, admin: any },
 });
 await sidecar.listen();
