@@ -4,6 +4,7 @@ import { watch } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
+import pino from "pino";
 import { loadSidecarConfig, parseSidecarConfig } from "./config.js";
 import { parseAuthority } from "./destination.js";
 import { DnsResponder } from "./dns.js";
@@ -59,7 +60,10 @@ async function main(): Promise<void> {
   }
   if (values.config === undefined) throw new Error("--config <file> is required (see --help)");
   const configPath = values.config;
-  const logger = createLogger();
+  // Synchronous writes to stdout: pino's default destination is asynchronous, which costs a
+  // thread-pool hop and two wake-ups per audit record (~0.2 ms of CPU per credentialed request
+  // in bench:sidecar) and can lose the last records when the process is killed.
+  const logger = createLogger(pino.destination({ dest: 1, sync: true }));
   const config = await loadSidecarConfig(configPath);
   const running = await start({
     config,
