@@ -1,11 +1,12 @@
 // Entry point: node dist/session-api/main.js [flags]; see --help.
-import { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { parseConfig, HELP, type Config } from "./config.js";
 import { createLogger } from "./log.js";
 import { chainAuthenticators, type Authenticator } from "./auth/identity.js";
 import { loadStaticTokens } from "./auth/static-tokens.js";
 import { oidcAuthenticator } from "./auth/oidc.js";
-import { tokenReviewAuthenticator } from "./auth/kubernetes.js";
+import { clusterAuthenticator } from "./auth/kubernetes.js";
+import { PooledKubeConfig } from "./kube-config.js";
 import { startServer } from "./server.js";
 import { clusterBackend, devBackend } from "./backends.js";
 
@@ -23,7 +24,7 @@ async function authenticators(config: Config, kc: KubeConfig | undefined): Promi
       }),
     );
   }
-  if (config.authKubernetes && kc) chain.push(tokenReviewAuthenticator(kc));
+  if (config.authKubernetes && kc) chain.push(clusterAuthenticator(kc));
   return chainAuthenticators(chain);
 }
 
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   let kc: KubeConfig | undefined;
   if (!config.devFake) {
-    kc = new KubeConfig();
+    kc = new PooledKubeConfig();
     kc.loadFromDefault();
   }
   const parts = kc ? clusterBackend(kc, config.agentContainer) : await devBackend(config.staticTokenFile ?? "", config.devShell, log);

@@ -67,8 +67,8 @@ export async function startServer(deps: ServerDeps, port: number, host = "127.0.
     allowedOrigins: deps.allowedOrigins,
     shells: deps.shellFor !== undefined,
     log: deps.log,
-    onTerminal: (ws, { kind, namespace, name, session, role, identity }) => {
-      deps.log.info({ namespace, name, user: identity.username, role, kind }, "terminal viewer joined");
+    onTerminal: (ws, { kind, namespace, name, session, role, identity, checksMs }) => {
+      deps.log.info({ namespace, name, user: identity.username, role, kind, stagesMs: checksMs }, "terminal viewer joined");
       const recordActivity = (): void => {
         deps.store.recordActivity(namespace, name, new Date()).catch((err: unknown) => deps.log.warn({ err, namespace, name }, "could not record activity"));
       };
@@ -78,12 +78,16 @@ export async function startServer(deps: ServerDeps, port: number, host = "127.0.
         hub.join(`${namespace}/${name}#shell-${randomUUID()}`, () => ({ connect: shellFor(session), state: () => Promise.resolve("gone"), onActivity: recordActivity, lingerMs: 0 }), ws, role);
         return;
       }
+      // The first attach uses the session the upgrade has just read (one API round trip less
+      // while a burst of terminals opens); every re-attach reads it afresh: its pod may have
+      // been replaced.
+      let checked: AgentSession | undefined = session;
       hub.join(
         `${namespace}/${name}`,
         () => ({
-          // Read the session afresh on every (re-)attach: its pod may have been replaced.
           connect: async (size) => {
-            const current = await deps.store.getSession(namespace, name);
+            const current = checked ?? (await deps.store.getSession(namespace, name));
+            checked = undefined;
             if (!current) throw new Error(`session ${namespace}/${name} is gone`);
             return deps.upstreamFor(current)(size);
           },

@@ -23,3 +23,14 @@ export function terminalRole(input: TerminalAccessInput): Role | undefined {
   if (mayWatch || mayType) return "ro";
   return undefined;
 }
+
+/**
+ * Whether the answer to "may they watch" (get on agentsessions/terminal) can change the role, so
+ * that SubjectAccessReview is only asked when it matters. Without the session (not found, or not
+ * readable) only a refused `create` makes it matter: it then decides between 403 and going on.
+ */
+export function watchRightMatters(input: Omit<TerminalAccessInput, "rbacGet">, sessionKnown: boolean): boolean {
+  if (!input.rbacCreate) return true;
+  if (!sessionKnown) return false;
+  return terminalRole({ ...input, rbacGet: false }) !== terminalRole({ ...input, rbacGet: true });
+}

@@ -102,6 +102,9 @@ export class SessionTerminal {
   private lastActivity: number | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
   private readonly pingTimer: NodeJS.Timeout;
+  private readonly createdAt = performance.now();
+  /** Set while the first upstream's first output is awaited, for the timing log. */
+  private firstAttachAt: number | undefined;
 
   constructor(private readonly options: SessionTerminalOptions) {
     this.currentSize = options.initialSize ?? { cols: 120, rows: 40 };
@@ -223,6 +226,10 @@ export class SessionTerminal {
   private attach(upstream: Upstream): void {
     this.upstream = upstream;
     this.attaches++;
+    if (this.attaches === 1) {
+      this.firstAttachAt = performance.now();
+      this.options.log.info({ stagesMs: { attach: Math.round(this.firstAttachAt - this.createdAt) } }, "terminal upstream attached");
+    }
     upstream.onData((chunk) => this.fromUpstream(chunk));
     upstream.onEnd((end) => void this.onUpstreamEnd(upstream, end));
     // The program may have been resized while we were away.
@@ -270,6 +277,10 @@ export class SessionTerminal {
   // out each one to every viewer costs per message, so frames that arrive together go out as one.
   // Nothing waits for more data: the batch leaves at the end of this turn of the event loop.
   private fromUpstream(chunk: Buffer): void {
+    if (this.firstAttachAt !== undefined) {
+      this.options.log.info({ stagesMs: { firstOutput: Math.round(performance.now() - this.firstAttachAt) } }, "terminal first output");
+      this.firstAttachAt = undefined;
+    }
     this.upstreamBytes += chunk.length;
     this.batch.push(chunk);
     this.batchBytes += chunk.length;

@@ -6,7 +6,7 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Logger } from "../log.js";
 import type { Authenticator, Authorizer, Identity } from "../auth/identity.js";
-import { terminalRole } from "../auth/terminal-access.js";
+import { terminalRole, watchRightMatters } from "../auth/terminal-access.js";
 import { ApiError, toApiError } from "../http/errors.js";
 import { authenticate } from "../http/authn.js";
 import { SessionParams } from "../http/schemas.js";
@@ -27,6 +27,8 @@ export interface TerminalRequest {
   session: AgentSession;
   identity: Identity;
   role: Role;
+  /** How long authentication and authorization (with the session read) took, for the timing log. */
+  checksMs: { authn: number; authz: number };
 }
 
 export interface UpgradeDeps {
@@ -76,7 +78,9 @@ async function checkUpgrade(req: IncomingMessage, deps: UpgradeDeps): Promise<Te
   if (!protocols.includes(SUBPROTOCOL)) {
     throw new ApiError("BadRequest", `request the WebSocket subprotocol ${SUBPROTOCOL} (and send the token as agentbox.bearer.<token>)`);
   }
+  const started = performance.now();
   const identity = await authenticate(req, deps.authenticator);
+  const authenticated = performance.now();
   const { namespace, name } = parseInput(
     SessionParams,
     { namespace: decodePart(match[1]), name: decodePart(match[2]) },
@@ -88,20 +92,30 @@ async function checkUpgrade(req: IncomingMessage, deps: UpgradeDeps): Promise<Te
     deps.authorizer.allowed(identity, { verb, resource: "agentsessions", subresource: "terminal", namespace, name }).catch((err: unknown) => {
       throw new ApiError("Unavailable", "cannot check permissions right now; try again shortly", undefined, { cause: err });
     });
-  const [rbacCreate, rbacGet] = await Promise.all([check("create"), check("get")]);
+  // The session is read alongside the first review to save a round trip to the API server;
+  // nothing about it is told before the person is known to be allowed.
+  const read = deps.store.getSession(namespace, name).then(
+    (session) => ({ session }),
+    (err: unknown) => ({ error: fromStore(err) }),
+  );
+  const [rbacCreate, outcome] = await Promise.all([check("create"), read]);
+  const session = "session" in outcome ? outcome.session : undefined;
+  const access = { username: identity.username, rbacCreate, access: session?.spec.access, wantsReadOnly: mode === "view" };
+  const rbacGet = watchRightMatters(access, session !== undefined) ? await check("get") : false;
   if (!rbacCreate && !rbacGet) {
     throw new ApiError("Forbidden", `${identity.username} may not open the terminal of ${namespace}/${name}; ask for the agentbox-agent-user or agentbox-agent-viewer role`);
   }
-  const session = await deps.store.getSession(namespace, name).catch((err: unknown) => Promise.reject(fromStore(err)));
+  if ("error" in outcome) throw outcome.error;
   if (!session) throw new ApiError("NotFound", `no session ${name} in namespace ${namespace}`);
-  const role = terminalRole({ username: identity.username, rbacCreate, rbacGet, access: session.spec.access, wantsReadOnly: mode === "view" });
+  const role = terminalRole({ ...access, rbacGet });
   if (!role) throw new ApiError("Forbidden", `${identity.username} is not on the access lists of session ${namespace}/${name}`);
   if (kind === "shell" && role !== "rw") {
     throw new ApiError("Forbidden", `${identity.username} may only watch ${namespace}/${name}; a shell needs create on agentsessions/terminal`);
   }
   const phase = session.status?.phase ?? "Pending";
   if (!ATTACHABLE.has(phase)) throw new ApiError("Conflict", `session ${namespace}/${name} is ${phase}; its terminal opens once it is Running`);
-  return { kind, namespace, name, session, identity, role };
+  const checksMs = { authn: Math.round(authenticated - started), authz: Math.round(performance.now() - authenticated) };
+  return { kind, namespace, name, session, identity, role, checksMs };
 }
 
 function decodePart(part: string | undefined): string {

@@ -7,6 +7,14 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { WebSocketServer, type WebSocket } from "ws";
 
 export const API_TOKEN = "fake-apiserver-token-0123456789";
+/** A token TokenReview accepts for a user RBAC allows everything. */
+export const TYPIST_TOKEN = "kube-typist-token";
+const TYPIST = "system:serviceaccount:team:typist";
+
+const REVIEWED_USERS = new Map([
+  ["kube-user-token", { username: "system:serviceaccount:team:ci", uid: "u-1", groups: ["system:serviceaccounts"] }],
+  [TYPIST_TOKEN, { username: TYPIST, uid: "u-2", groups: ["system:serviceaccounts"] }],
+]);
 
 export interface Recorded {
   method: string;
@@ -24,6 +32,8 @@ export interface FakeApiServer {
   onStream: (ws: WebSocket, req: IncomingMessage) => void;
   /** What the WebSocket upgrade answers: 101 with this subprotocol, or an HTTP status. */
   upgrade: { status: number; protocol: string };
+  /** Added before every REST answer, to stand in for an API server under load (benches). */
+  latencyMs: number;
   close(): Promise<void>;
 }
 
@@ -49,6 +59,7 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
     objects: new Map(),
     onStream: (ws) => ws.close(),
     upgrade: { status: 101, protocol: "v5.channel.k8s.io" },
+    latencyMs: 0,
     kubeConfig() {
       const kc = new KubeConfig();
       kc.loadFromOptions({
@@ -72,6 +83,7 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
+    if (fake.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, fake.latencyMs));
     const url = req.url ?? "/";
     fake.requests.push({ method: req.method ?? "", url, ...(req.headers["content-type"] ? { contentType: req.headers["content-type"] } : {}), body });
     if (req.headers.authorization !== `Bearer ${API_TOKEN}`) return status(res, 401, "Unauthorized", "Unauthorized");
@@ -81,12 +93,13 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
     };
     if (req.method === "POST" && url === "/apis/authentication.k8s.io/v1/tokenreviews") {
       const token = (body as { spec: { token: string } }).spec.token;
-      const ok = token === "kube-user-token";
-      return json(201, { ...(body as object), status: ok ? { authenticated: true, user: { username: "system:serviceaccount:team:ci", uid: "u-1", groups: ["system:serviceaccounts"] } } : { authenticated: false } });
+      const user = REVIEWED_USERS.get(token);
+      return json(201, { ...(body as object), status: user ? { authenticated: true, user } : { authenticated: false } });
     }
     if (req.method === "POST" && url === "/apis/authorization.k8s.io/v1/subjectaccessreviews") {
       const spec = (body as { spec: { user: string; resourceAttributes: { verb: string; subresource?: string } } }).spec;
-      const allowed = spec.user === "system:serviceaccount:team:ci" && !(spec.resourceAttributes.subresource === "terminal" && spec.resourceAttributes.verb === "create");
+      // ci may do everything but type; typist may do everything.
+      const allowed = spec.user === TYPIST || (spec.user === "system:serviceaccount:team:ci" && !(spec.resourceAttributes.subresource === "terminal" && spec.resourceAttributes.verb === "create"));
       return json(201, { ...(body as object), status: { allowed } });
     }
     const logs = LOGS.exec(url);
