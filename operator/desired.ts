@@ -248,7 +248,10 @@ function sidecarContainer(ctx: Ctx): V1Container {
     name: "sidecar",
     image: ctx.platform.image,
     imagePullPolicy: "IfNotPresent",
-    command: ["node", "/app/dist/sidecar/main.js", "--config", `${SIDECAR_CONFIG_DIR}/config.json`],
+    // A 1 MB young generation keeps RSS flat under load (the sidecar's garbage is short-lived
+    // request buffers); the old-space ceiling makes V8 collect hard well before the 256Mi limit,
+    // where an OOM kill would cut every connection of the agent. bench:sidecar runs these flags.
+    command: ["node", "--max-semi-space-size=1", "--max-old-space-size=160", "/app/dist/sidecar/main.js", "--config", `${SIDECAR_CONFIG_DIR}/config.json`],
     // A native sidecar: started, and started-up, before the agent; stopped after it.
     restartPolicy: "Always",
     ports: [
