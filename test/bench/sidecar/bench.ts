@@ -280,15 +280,36 @@ async function mintTimes(): Promise<{ leafP50Ms: number; contextP50Ms: number }>
  * memory than the bundle, so plain tsc output would not be the process the pod runs. The minimal
  * reference proxy (node built-ins only) is compiled by tsc.
  */
+const BUNDLE_FLAGS = ["--bundle", "--platform=node", "--format=esm", "--target=node20",
+  "--banner:js=import { createRequire as __agentboxRequire } from 'node:module'; const require = __agentboxRequire(import.meta.url);",
+  "--log-level=warning"];
+
 function buildSidecar(): string {
   const out = join(work, "build");
   rmSync(out, { recursive: true, force: true });
   run(process.execPath, [join(repo, "node_modules/typescript/bin/tsc"), "--ignoreConfig", "--outDir", out, "--rootDir", repo, "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--strict", "--skipLibCheck", "--types", "node", join(repo, "test/bench/sidecar/minimal-proxy.ts")]);
   const bundle = join(out, "sidecar-process.mjs");
-  run(join(repo, "node_modules/.bin/esbuild"), [join(repo, "test/bench/sidecar/sidecar-process.ts"), "--bundle", "--platform=node", "--format=esm", "--target=node20",
-    "--banner:js=import { createRequire as __agentboxRequire } from 'node:module'; const require = __agentboxRequire(import.meta.url);",
-    "--log-level=warning", `--outfile=${bundle}`]);
+  run(join(repo, "node_modules/.bin/esbuild"), [join(repo, "test/bench/sidecar/sidecar-process.ts"), ...BUNDLE_FLAGS, `--outfile=${bundle}`]);
   return bundle;
+}
+
+/**
+ * The idle RSS of the sidecar's real entry point (sidecar/main.ts, with its DNS responder, config
+ * watcher and the lazily imported Vault code the image's bundle carries), bundled as the image
+ * bundles it and started with the pod's flags on loopback ports. It resolves names with the
+ * system resolver, so it carries no bench traffic: memory only.
+ */
+async function podEntryRss(config: string): Promise<{ startMb: number | undefined; settledMb: number | undefined }> {
+  const bundle = join(work, "build", "main.mjs");
+  run(join(repo, "node_modules/.bin/esbuild"), [join(repo, "sidecar/main.ts"), ...BUNDLE_FLAGS, `--outfile=${bundle}`]);
+  const [explicit, tls, http, dns, admin] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+  const address = (port: number): string => `127.0.0.1:${port}`;
+  const { child } = await startChild(process.execPath, [...POD_NODE_FLAGS, bundle, "--config", config,
+    "--explicit", address(explicit), "--transparent-tls", address(tls), "--transparent-http", address(http), "--dns", address(dns), "--admin", address(admin)], { port: admin });
+  const startMb = rssMb(child.pid);
+  const settledMb = await settledRss(child.pid);
+  child.kill("SIGTERM");
+  return { startMb, settledMb };
 }
 
 /**
@@ -368,6 +389,7 @@ async function main(): Promise<void> {
     }
   }
   const mint = await mintTimes();
+  const podEntry = await podEntryRss(join(dir, "sidecar.json"));
   const direct = results.find((result) => result.name === "direct");
   const swap = results.find((result) => result.name.startsWith("sidecar (intercept"));
   const summary = {
@@ -379,6 +401,7 @@ async function main(): Promise<void> {
     loadAverage: { start: loadAtStart, end: loadavg().map((value) => Math.round(value * 100) / 100) },
     results,
     leafMint: mint,
+    podEntry,
     addedKeepAliveP50Ms: direct !== undefined && swap !== undefined ? Math.round((swap.c1.p50 - direct.c1.p50) * 1000) / 1000 : undefined,
     rpsShareOfDirectC32: direct !== undefined && swap !== undefined ? Math.round((swap.c32.rps / direct.c32.rps) * 100) / 100 : undefined,
     notes,
@@ -446,7 +469,7 @@ async function startSquid(dir: string, secret: string): Promise<Proxy> {
   return { port, pid: child.pid, ca: readFileSync(join(squidDir, "ca.crt"), "utf8"), stop: () => child.kill("SIGTERM") };
 }
 
-function printTable(summary: { cpus: number; loadAverage: { start: number[]; end: number[] }; results: Result[]; leafMint: { leafP50Ms: number; contextP50Ms: number }; addedKeepAliveP50Ms?: number; rpsShareOfDirectC32?: number; notes: string[] }): void {
+function printTable(summary: { cpus: number; loadAverage: { start: number[]; end: number[] }; results: Result[]; leafMint: { leafP50Ms: number; contextP50Ms: number }; podEntry: { startMb: number | undefined; settledMb: number | undefined }; addedKeepAliveP50Ms?: number; rpsShareOfDirectC32?: number; notes: string[] }): void {
   const rows = [["target", "c1 p50 ms", "c1 p99 ms", "c1 req/s", "c32 p50 ms", "c32 p99 ms", "c32 req/s", "new conn ms", "CPU ms/req", "start RSS MB", "loaded RSS MB", "idle after load MB"]];
   for (const result of summary.results) {
     rows.push([result.name, result.c1.p50, result.c1.p99, result.c1.rps, result.c32.p50, result.c32.p99, result.c32.rps, result.newConnectionMs, result.cpuMsPerRequest ?? "-", result.idleRssMb ?? "-", result.loadedRssMb ?? "-", result.settledRssMb ?? "-"].map(String));
@@ -454,6 +477,7 @@ function printTable(summary: { cpus: number; loadAverage: { start: number[]; end
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? "").length))) ?? [];
   for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(" | "));
   console.log(`leaf mint p50 ${summary.leafMint.leafP50Ms} ms (with TLS context ${summary.leafMint.contextP50Ms} ms)`);
+  console.log(`sidecar/main.js as the pod runs it (bundled, pod flags), idle: start RSS ${String(summary.podEntry.startMb)} MB, after ${SETTLE_MS / 1000} s ${String(summary.podEntry.settledMb)} MB`);
   console.log(`added keep-alive p50 over direct (c1): ${String(summary.addedKeepAliveP50Ms)} ms; sidecar c32 req/s share of direct: ${String(summary.rpsShareOfDirectC32)}`);
   console.log(`load average (1/5/15 min) at start ${summary.loadAverage.start.join(" ")}, at end ${summary.loadAverage.end.join(" ")} on ${summary.cpus} CPUs`);
   for (const note of summary.notes) console.log(`note: ${note}`);
