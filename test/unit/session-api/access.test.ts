@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { terminalRole, type TerminalAccessInput } from "../../../session-api/auth/terminal-access.js";
+import { terminalRole, watchRightMatters, type TerminalAccessInput } from "../../../session-api/auth/terminal-access.js";
 import { originAllowed } from "../../../session-api/ws/origin.js";
 
 test("terminalRole combines RBAC with the session's access lists", () => {
@@ -34,4 +34,24 @@ test("originAllowed", () => {
     ["not a url", "api:8080", [], false],
   ];
   for (const [origin, host, list, want] of cases) assert.equal(originAllowed(origin, host, list), want, `${origin} ${host} ${list.join()}`);
+});
+
+test("watchRightMatters: get is only reviewed when its answer can change the role", () => {
+  const base = { username: "ann", rbacCreate: true, wantsReadOnly: false };
+  const cases: Array<[Partial<typeof base> & { access?: { users?: string[]; viewers?: string[] } }, boolean, boolean]> = [
+    [{}, true, false], // may type, no lists: rw either way
+    [{ wantsReadOnly: true }, true, false], // ro either way
+    [{ rbacCreate: false }, true, true], // get decides between ro and 403
+    [{ rbacCreate: false }, false, true], // no session: get still decides 403 vs going on
+    [{}, false, false], // may type, session unknown: 404 or a store error follows either way
+    [{ access: { users: ["ann"] } }, true, false],
+    [{ access: { users: ["bo"], viewers: ["ann"] } }, true, true], // listed as viewer: get decides ro vs none
+    [{ access: { users: ["bo"] } }, true, false], // on no list: refused either way
+  ];
+  for (const [override, sessionKnown, want] of cases) {
+    const input = { ...base, ...override };
+    assert.equal(watchRightMatters(input, sessionKnown), want, JSON.stringify([override, sessionKnown]));
+    // Whenever it is skipped, both answers really give the same role.
+    if (!want && sessionKnown) assert.equal(terminalRole({ ...input, rbacGet: false }), terminalRole({ ...input, rbacGet: true }));
+  }
 });
