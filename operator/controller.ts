@@ -51,10 +51,21 @@ export class Controller {
     const { core, custom } = o.clients;
     const ns = o.namespace;
     const crPath = (plural: string): string => (ns ? `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${plural}` : `/apis/${GROUP}/${VERSION}/${plural}`);
-    const listCr = (plural: string) => async () =>
-      (ns
-        ? await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural })
-        : await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })) as { items: KubernetesObject[]; metadata?: { resourceVersion?: string } };
+    // client-node's informers emit "connect" before their list, not after: a cache counts as
+    // synced once its list has come back. The informer fills its cache from that result in
+    // microtasks that run before any /readyz request can be served.
+    const syncedAfter =
+      <L>(label: string, list: () => Promise<L>) =>
+      async (): Promise<L> => {
+        const result = await list();
+        this.synced.add(label);
+        return result;
+      };
+    const listCr = (plural: string) =>
+      syncedAfter(plural, async () =>
+        (ns
+          ? await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural })
+          : await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })) as { items: KubernetesObject[]; metadata?: { resourceVersion?: string } });
     const selector = `${MANAGED_BY}=${MANAGER}`;
     this.sessions = this.watch("agentsessions", makeInformer(o.clients.kc, crPath("agentsessions"), listCr("agentsessions")));
     this.templates = this.watch("agenttemplates", makeInformer(o.clients.kc, crPath("agenttemplates"), listCr("agenttemplates")));
@@ -63,7 +74,7 @@ export class Controller {
       makeInformer<V1Pod>(
         o.clients.kc,
         ns ? `/api/v1/namespaces/${ns}/pods` : "/api/v1/pods",
-        () => (ns ? core.listNamespacedPod({ namespace: ns, labelSelector: selector }) : core.listPodForAllNamespaces({ labelSelector: selector })),
+        syncedAfter("pods", () => (ns ? core.listNamespacedPod({ namespace: ns, labelSelector: selector }) : core.listPodForAllNamespaces({ labelSelector: selector }))),
         selector,
       ),
     );
@@ -156,7 +167,6 @@ export class Controller {
   private watch<T extends KubernetesObject>(label: string, informer: Watched<T>): Watched<T> {
     let delay = 500;
     informer.on("connect", () => {
-      this.synced.add(label);
       delay = 500;
     });
     // makeInformer stops on errors other than 410 and timeouts: restart it, with backoff.
