@@ -34,6 +34,8 @@ export interface FakeApiServer {
   upgrade: { status: number; protocol: string };
   /** Added before every REST answer, to stand in for an API server under load (benches). */
   latencyMs: number;
+  /** TCP connections accepted so far. */
+  connections: number;
   close(): Promise<void>;
 }
 
@@ -60,6 +62,7 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
     onStream: (ws) => ws.close(),
     upgrade: { status: 101, protocol: "v5.channel.k8s.io" },
     latencyMs: 0,
+    connections: 0,
     kubeConfig() {
       const kc = new KubeConfig();
       kc.loadFromOptions({
@@ -143,6 +146,9 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
     return status(res, 405, "method not allowed", "MethodNotAllowed");
   }
 
+  server.on("connection", () => {
+    fake.connections++;
+  });
   const wss = new WebSocketServer({ noServer: true, handleProtocols: () => fake.upgrade.protocol });
   server.on("upgrade", (req, socket, head) => {
     fake.requests.push({ method: "UPGRADE", url: req.url ?? "" });

@@ -6,6 +6,7 @@ import { kubeSessionStore } from "../../../session-api/store/kube-store.js";
 import { StoreError } from "../../../session-api/store/store.js";
 import { subjectAccessReviewAuthorizer, tokenReviewAuthenticator } from "../../../session-api/auth/kubernetes.js";
 import type { UpstreamEnd } from "../../../session-api/terminal/upstream.js";
+import { pooled } from "../../../session-api/kube-config.js";
 import { startFakeApiServer } from "./fake-apiserver.js";
 import { until } from "./viewer-client.js";
 
@@ -92,4 +93,21 @@ test("the Kubernetes session store: create, get, list, activity merge patch, log
   assert.equal(await store.deleteSession("team", "k1"), true);
   assert.equal(await store.deleteSession("team", "k1"), false);
   assert.deepEqual(await store.listTemplates("team"), []);
+});
+
+test("a pooled KubeConfig reuses its connections for sequential API calls; a plain one opens one per call", async () => {
+  const calls = async (config: typeof kc): Promise<number> => {
+    const authn = tokenReviewAuthenticator(config);
+    const store = kubeSessionStore(config);
+    const before = api.connections;
+    for (let i = 0; i < 4; i++) {
+      assert.equal((await authn.authenticate("kube-user-token"))?.username, "system:serviceaccount:team:ci");
+      assert.equal(await store.getSession("team", "absent"), undefined);
+    }
+    return api.connections - before;
+  };
+  assert.equal(await calls(kc), 8);
+  // One pool for both clients: its connections are reused (a second one may open after an
+  // error answer), instead of one per call.
+  assert.ok((await calls(pooled(kc))) <= 2);
 });
