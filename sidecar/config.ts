@@ -2,140 +2,140 @@
 // and its loader. Stubs appear inline because they are not secrets; real values never do.
 import { readFile } from "node:fs/promises";
 import { BlockList, isIP } from "node:net";
-import { z } from "zod";
+import { en } from "zod/locales";
+import * as z from "zod/mini";
 import { normalizePattern } from "./hosts.js";
 import { VaultSettings } from "./vault/settings.js";
 
+// zod/mini rather than zod: the same validation at about a third of the sidecar's memory for the
+// schema library (an idle sidecar is measured against a 60 MB target, bench:sidecar). Mini ships
+// no default messages; the English ones are passed to each parse (parseSidecarConfig) instead of
+// being set globally.
+const englishMessages = en().localeError;
+
 const HostPattern = z
-  .string()
-  .transform((raw, ctx) => {
-    const pattern = normalizePattern(raw);
-    if (pattern === undefined) {
-      ctx.addIssue({
-        code: "custom",
-        message: `"${raw}" is not a DNS name or "*.name" wildcard (ASCII letters, digits, hyphens; no IP literals)`,
-      });
-      return z.NEVER;
-    }
-    return pattern;
-  })
-  .describe('A DNS name ("api.github.com") or a wildcard ("*.github.com": any name below github.com, not github.com itself). Case-insensitive; a trailing dot is ignored.');
+  .pipe(
+    z.string(),
+    z.transform((raw: string, ctx) => {
+      const pattern = normalizePattern(raw);
+      if (pattern === undefined) {
+        ctx.issues.push({
+          code: "custom",
+          input: raw,
+          message: `"${raw}" is not a DNS name or "*.name" wildcard (ASCII letters, digits, hyphens; no IP literals)`,
+        });
+        return z.NEVER;
+      }
+      return pattern;
+    }),
+  )
+  .check(z.describe('A DNS name ("api.github.com") or a wildcard ("*.github.com": any name below github.com, not github.com itself). Case-insensitive; a trailing dot is ignored.'));
 
 const Cidr = z
   .string()
-  .refine(isCidr, { message: 'expected an address range such as "10.0.0.0/8", "fd00::/8" or a single address' })
-  .describe('An IPv4 or IPv6 address range in CIDR form ("10.0.0.0/8") or a single address.');
+  .check(
+    z.refine(isCidr, { error: 'expected an address range such as "10.0.0.0/8", "fd00::/8" or a single address' }),
+    z.describe('An IPv4 or IPv6 address range in CIDR form ("10.0.0.0/8") or a single address.'),
+  );
 
-const HeaderName = z
-  .string()
-  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { message: "expected an HTTP header name" })
-  .transform((name) => name.toLowerCase());
+const HeaderName = z.string().check(z.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: "expected an HTTP header name" }), z.toLowerCase());
 
 export const EgressConfig = z
-  .object({
+  .strictObject({
     allow: z
-      .array(HostPattern)
-      .default([])
-      .describe("allow: host names or *. wildcards the agent may reach. Hosts bound to a credential are allowed too. Everything else is refused. Default: [] (only credential hosts)."),
+      ._default(z.array(HostPattern), [])
+      .check(z.describe("allow: host names or *. wildcards the agent may reach. Hosts bound to a credential are allowed too. Everything else is refused. Default: [] (only credential hosts).")),
     allowPrivate: z
-      .array(Cidr)
-      .default([])
-      .describe("allowPrivate: address ranges that may be dialled although they are loopback, link-local, metadata or private. Default: [] (all such addresses refused)."),
+      ._default(z.array(Cidr), [])
+      .check(z.describe("allowPrivate: address ranges that may be dialled although they are loopback, link-local, metadata or private. Default: [] (all such addresses refused).")),
   })
-  .strict()
-  .describe("egress: where the agent may connect.");
+  .check(z.describe("egress: where the agent may connect."));
 
 export const SecretSource = z
   .union([
-    z
-      .object({
-        file: z
-          .object({ path: z.string().min(1).describe("path: file holding the real value (a mounted Kubernetes Secret key, or a local file). Surrounding whitespace is trimmed.") })
-          .strict(),
-      })
-      .strict(),
-    z
-      .object({
-        vault: z
-          .object({
-            path: z.string().min(1).describe("path: Vault KV path, e.g. kv/data/agents/anthropic."),
-            key: z.string().min(1).describe("key: field of the secret holding the value."),
-          })
-          .strict(),
-      })
-      .strict(),
+    z.strictObject({
+      file: z.strictObject({
+        path: z.string().check(z.minLength(1), z.describe("path: file holding the real value (a mounted Kubernetes Secret key, or a local file). Surrounding whitespace is trimmed.")),
+      }),
+    }),
+    z.strictObject({
+      vault: z.strictObject({
+        path: z.string().check(z.minLength(1), z.describe("path: Vault KV path, e.g. kv/data/agents/anthropic.")),
+        key: z.string().check(z.minLength(1), z.describe("key: field of the secret holding the value.")),
+      }),
+    }),
   ])
-  .describe("source: where the real value is read from: {file: {path}} or {vault: {path, key}}. Required.");
+  .check(z.describe("source: where the real value is read from: {file: {path}} or {vault: {path, key}}. Required."));
 
-export const Credential = z
-  .object({
-    name: z
-      .string()
-      .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, { message: "expected a lower-case DNS label such as \"anthropic\"" })
-      .describe("name: identifies the credential in audit records and metrics. Required, unique."),
-    stub: z
-      .string()
-      .min(16, { message: "a stub must be at least 16 characters so it cannot occur by chance" })
-      .regex(/^[\x21-\x7e]+$/, { message: "a stub must be printable ASCII without spaces" })
-      .describe("stub: the placeholder the agent holds; replaced by the real value on the wire. Required, unique."),
-    hosts: z
-      .array(HostPattern)
-      .min(1)
-      .describe("hosts: the only destinations towards which the stub is swapped for the real value. Required, at least one."),
-    inject: z
-      .object({
+export const Credential = z.strictObject({
+  name: z
+    .string()
+    .check(
+      z.regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, { error: "expected a lower-case DNS label such as \"anthropic\"" }),
+      z.describe("name: identifies the credential in audit records and metrics. Required, unique."),
+    ),
+  stub: z
+    .string()
+    .check(
+      z.minLength(16, { error: "a stub must be at least 16 characters so it cannot occur by chance" }),
+      z.regex(/^[\x21-\x7e]+$/, { error: "a stub must be printable ASCII without spaces" }),
+      z.describe("stub: the placeholder the agent holds; replaced by the real value on the wire. Required, unique."),
+    ),
+  hosts: z
+    .array(HostPattern)
+    .check(
+      z.minLength(1),
+      z.describe("hosts: the only destinations towards which the stub is swapped for the real value. Required, at least one."),
+    ),
+  inject: z
+    ._default(
+      z.strictObject({
         headers: z
-          .array(HeaderName)
-          .min(1)
-          .default(["authorization"])
-          .describe('headers: request header names in which the stub may be replaced (Basic auth is decoded and re-encoded). Default: ["authorization"].'),
-        body: z.boolean().default(false).describe("body: also replace the stub in request bodies that are not content-encoded. Default: false."),
-      })
-      .strict()
-      .default({ headers: ["authorization"], body: false })
-      .describe("inject: where in a request the stub may be replaced."),
-    source: SecretSource,
-  })
-  .strict();
+          ._default(z.array(HeaderName).check(z.minLength(1)), ["authorization"])
+          .check(z.describe('headers: request header names in which the stub may be replaced (Basic auth is decoded and re-encoded). Default: ["authorization"].')),
+        body: z._default(z.boolean(), false).check(z.describe("body: also replace the stub in request bodies that are not content-encoded. Default: false.")),
+      }),
+      { headers: ["authorization"], body: false },
+    )
+    .check(z.describe("inject: where in a request the stub may be replaced.")),
+  source: SecretSource,
+});
 
 export const SidecarConfig = z
-  .object({
-    egress: EgressConfig.default({ allow: [], allowPrivate: [] }),
-    credentials: z.array(Credential).default([]).describe("credentials: stub→secret bindings. Default: []."),
+  .strictObject({
+    egress: z._default(EgressConfig, { allow: [], allowPrivate: [] }),
+    credentials: z._default(z.array(Credential), []).check(z.describe("credentials: stub→secret bindings. Default: [].")),
     caDir: z
-      .string()
-      .min(1)
-      .default("/var/run/agentbox/ca")
-      .describe("caDir: directory where the per-pod CA certificate is written as ca.crt for the agent to trust. Default: /var/run/agentbox/ca."),
+      ._default(z.string().check(z.minLength(1)), "/var/run/agentbox/ca")
+      .check(z.describe("caDir: directory where the per-pod CA certificate is written as ca.crt for the agent to trust. Default: /var/run/agentbox/ca.")),
     upstreamCaFile: z
-      .string()
-      .min(1)
-      .optional()
-      .describe("upstreamCaFile: PEM file of extra roots trusted when verifying upstream TLS, besides the system roots. Optional."),
-    vault: VaultSettings.optional(),
+      .optional(z.string().check(z.minLength(1)))
+      .check(z.describe("upstreamCaFile: PEM file of extra roots trusted when verifying upstream TLS, besides the system roots. Optional.")),
+    vault: z.optional(VaultSettings),
   })
-  .strict()
-  .superRefine((config, ctx) => {
-    const names = new Set<string>();
-    const stubs = new Set<string>();
-    config.credentials.forEach((credential, index) => {
-      if (names.has(credential.name)) {
-        ctx.addIssue({ code: "custom", path: ["credentials", index, "name"], message: `duplicate credential name "${credential.name}"` });
-      }
-      names.add(credential.name);
-      // A stub that contains another would be ambiguous to substitute.
-      for (const other of stubs) {
-        if (other.includes(credential.stub) || credential.stub.includes(other)) {
-          ctx.addIssue({ code: "custom", path: ["credentials", index, "stub"], message: `stub of "${credential.name}" overlaps another credential's stub` });
+  .check(
+    z.superRefine((config, ctx) => {
+      const names = new Set<string>();
+      const stubs = new Set<string>();
+      config.credentials.forEach((credential, index) => {
+        if (names.has(credential.name)) {
+          ctx.addIssue({ code: "custom", path: ["credentials", index, "name"], message: `duplicate credential name "${credential.name}"` });
         }
-      }
-      stubs.add(credential.stub);
-      if ("vault" in credential.source && config.vault === undefined) {
-        ctx.addIssue({ code: "custom", path: ["vault"], message: `credential "${credential.name}" reads from Vault, so the vault connection settings are required` });
-      }
-    });
-  })
-  .describe("The sidecar configuration file.");
+        names.add(credential.name);
+        // A stub that contains another would be ambiguous to substitute.
+        for (const other of stubs) {
+          if (other.includes(credential.stub) || credential.stub.includes(other)) {
+            ctx.addIssue({ code: "custom", path: ["credentials", index, "stub"], message: `stub of "${credential.name}" overlaps another credential's stub` });
+          }
+        }
+        stubs.add(credential.stub);
+        if ("vault" in credential.source && config.vault === undefined) {
+          ctx.addIssue({ code: "custom", path: ["vault"], message: `credential "${credential.name}" reads from Vault, so the vault connection settings are required` });
+        }
+      });
+    }),
+    z.describe("The sidecar configuration file."),
+  );
 
 export type SidecarConfig = z.infer<typeof SidecarConfig>;
 export type SidecarConfigInput = z.input<typeof SidecarConfig>;
@@ -161,7 +161,7 @@ function isCidr(value: string): boolean {
 
 /** Validates an already-parsed value; throws an Error listing every problem. */
 export function parseSidecarConfig(value: unknown, origin = "sidecar config"): SidecarConfig {
-  const result = SidecarConfig.safeParse(value);
+  const result = SidecarConfig.safeParse(value, { error: englishMessages });
   if (!result.success) {
     const problems = result.error.issues.map((issue) => `  ${issue.path.join(".") || "(root)"}: ${issue.message}`);
     throw new Error(`${origin} is invalid:\n${problems.join("\n")}`);

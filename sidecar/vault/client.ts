@@ -5,23 +5,23 @@
 import { readFile } from "node:fs/promises";
 import { rootCertificates } from "node:tls";
 import createVaultClient from "node-vault";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { classifyVaultError, VaultProblem, type VaultOperation } from "./errors.js";
 import { parseKvPath } from "./paths.js";
 import type { VaultAuth, VaultSettings } from "./settings.js";
 
 const LoginResponse = z.object({
   auth: z.object({
-    client_token: z.string().min(1),
-    lease_duration: z.number().int().nonnegative(),
+    client_token: z.string().check(z.minLength(1)),
+    lease_duration: z.int().check(z.gte(0)),
     renewable: z.boolean(),
   }),
 });
 
 const KvResponse = z.object({
   data: z.object({
-    data: z.record(z.string(), z.unknown()).nullable(),
-    metadata: z.object({ version: z.number().int() }).partial().passthrough().nullish(),
+    data: z.nullable(z.record(z.string(), z.unknown())),
+    metadata: z.nullish(z.partial(z.looseObject({ version: z.int() }))),
   }),
 });
 
