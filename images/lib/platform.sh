@@ -14,20 +14,23 @@ compile_project() {
 }
 
 # The entry points on a session pod's start-up path (the capture init container and the sidecar,
-# which the agent waits for) become single files in place: loading ~200 small ES modules
-# (zod, pino, node-vault, ...) dominated their start, and one bundled file starts in about half
-# the time. Their paths stay those of the contract; everything else stays tsc output. A
-# `require` shim lets the bundled CommonJS dependencies load Node's built-in modules.
+# which the agent waits for) are bundled in place: loading ~200 small ES modules (zod, pino,
+# node-vault, ...) dominated their start, and a bundle starts in about half the time. Their paths
+# stay those of the contract; everything else stays tsc output. With --splitting, code behind a
+# dynamic import (node-vault and its dependencies, which only a sidecar with a Vault credential
+# loads) goes to chunks under sidecar/bundle/ that are read only when imported: ~1 MB less
+# resident memory in an idle sidecar (test/bench/sidecar/README.md). A `require` shim lets the
+# bundled CommonJS dependencies load Node's built-in modules.
 BUNDLED_ENTRY_POINTS=(sidecar/main.js sidecar/capture-main.js)
 bundle_entry_points() {
-  local out=$1 entry
-  for entry in "${BUNDLED_ENTRY_POINTS[@]}"; do
-    "$REPO_DIR/node_modules/.bin/esbuild" "$out/$entry" --bundle --platform=node --format=esm --target=node20 \
-      --banner:js="import { createRequire as __agentboxRequire } from 'node:module'; const require = __agentboxRequire(import.meta.url);" \
-      --log-level=warning --outfile="$out/$entry.bundled" \
-      || die "esbuild could not bundle $entry (it is a devDependency: npm ci)"
-    mv "$out/$entry.bundled" "$out/$entry"
-  done
+  local out=$1 staged="$1.bundled"
+  rm -rf "$staged"
+  "$REPO_DIR/node_modules/.bin/esbuild" "${BUNDLED_ENTRY_POINTS[@]/#/$out/}" --bundle --splitting --platform=node --format=esm --target=node20 \
+    --banner:js="import { createRequire as __agentboxRequire } from 'node:module'; const require = __agentboxRequire(import.meta.url);" \
+    --log-level=warning --outbase="$out" --outdir="$staged" --chunk-names="sidecar/bundle/[name]-[hash]" \
+    || die "esbuild could not bundle ${BUNDLED_ENTRY_POINTS[*]} (it is a devDependency: npm ci)"
+  cp -a "$staged/." "$out/"
+  rm -rf "$staged"
 }
 
 # Production dependencies are installed once per package-lock.json and reused.

@@ -295,13 +295,17 @@ function buildSidecar(): string {
 
 /**
  * The idle RSS of the sidecar's real entry point (sidecar/main.ts, with its DNS responder, config
- * watcher and the lazily imported Vault code the image's bundle carries), bundled as the image
+ * watcher; the Vault code stays in a chunk it does not load), bundled as the image
  * bundles it and started with the pod's flags on loopback ports. It resolves names with the
  * system resolver, so it carries no bench traffic: memory only.
  */
 async function podEntryRss(config: string): Promise<{ startMb: number | undefined; settledMb: number | undefined }> {
-  const bundle = join(work, "build", "main.mjs");
-  run(join(repo, "node_modules/.bin/esbuild"), [join(repo, "sidecar/main.ts"), ...BUNDLE_FLAGS, `--outfile=${bundle}`]);
+  // Split like the image (images/lib/platform.sh): the Vault code behind main's dynamic import
+  // lands in a chunk that a sidecar without Vault never reads.
+  const outdir = join(work, "build", "pod-entry");
+  rmSync(outdir, { recursive: true, force: true });
+  run(join(repo, "node_modules/.bin/esbuild"), [join(repo, "sidecar/main.ts"), ...BUNDLE_FLAGS, "--splitting", "--out-extension:.js=.mjs", `--outdir=${outdir}`]);
+  const bundle = join(outdir, "main.mjs");
   const [explicit, tls, http, dns, admin] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
   const address = (port: number): string => `127.0.0.1:${port}`;
   const { child } = await startChild(process.execPath, [...POD_NODE_FLAGS, bundle, "--config", config,
