@@ -158,6 +158,7 @@ interface Exchange {
 
 export function upstreamRequest(runtime: Runtime, context: ConnectionContext, plan: Plan, resolved: ResolvedAddress, method: string, agent: boolean): ClientRequest {
   const { host, port } = plan.destination;
+  const roots = context.tls ? plan.state.upstreamRoots?.context : undefined;
   const options = {
     host,
     port,
@@ -167,11 +168,10 @@ export function upstreamRequest(runtime: Runtime, context: ConnectionContext, pl
     setHost: false,
     lookup: fixedLookup(resolved),
     ...(agent ? { agent: agentFor(context) } : { agent: false as const }),
-    ...(context.tls ? { servername: isIP(host) === 0 ? host : undefined, secureContext: plan.state.upstreamTls, rejectUnauthorized: true, ALPNProtocols: ["http/1.1"] } : {}),
+    ...(context.tls ? { servername: isIP(host) === 0 ? host : undefined, secureContext: roots, rejectUnauthorized: true, ALPNProtocols: ["http/1.1"] } : {}),
   };
   if (!context.tls) return withTimeout(runtime, httpRequest(options), host);
   const sessionKey = `${host}:${port}`;
-  const roots = plan.state.upstreamTls;
   // `session` reaches tls.connect for a new socket (the agent passes options through); the
   // https typings leave it out.
   const withSession: HttpsRequestOptions & { session?: Buffer | undefined } = { ...options, session: runtime.upstreamSessions.get(roots, sessionKey) };

@@ -70,7 +70,7 @@ class InterceptedConnection {
       (resolved) => {
         this.context.resolved ??= resolved;
         if (this.link === undefined && this.exchange === undefined && !this.socket.destroyed) {
-          this.dial({ host: destination.host, port: destination.port, roots: state.upstreamTls }, this.context.resolved);
+          this.dial({ host: destination.host, port: destination.port, roots: state.upstreamRoots?.context }, this.context.resolved);
         }
       },
       () => undefined,
@@ -215,7 +215,7 @@ interface LinkTarget {
 }
 
 function targetOf(plan: Plan): LinkTarget {
-  return { host: plan.destination.host, port: plan.destination.port, roots: plan.state.upstreamTls };
+  return { host: plan.destination.host, port: plan.destination.port, roots: plan.state.upstreamRoots?.context };
 }
 
 /** One upstream TLS connection: dialled on the checked address, verified against the destination name. */

@@ -33,11 +33,25 @@ export interface PolicyState {
   readonly scrubForms: readonly Replacement[];
   /** True when every scrub replacement keeps the length, so Content-Length stays valid. */
   readonly scrubKeepsLength: boolean;
-  /**
-   * The client TLS context that verifies upstreams: the system roots plus upstreamCaFile, built
-   * once per load (building it per connection costs milliseconds). Undefined: Node's default.
-   */
-  readonly upstreamTls: SecureContext | undefined;
+  /** The roots that verify upstreams when upstreamCaFile is set. Undefined: Node's default. */
+  readonly upstreamRoots: UpstreamRoots | undefined;
+}
+
+/**
+ * The client TLS context that verifies upstreams: the system roots plus upstreamCaFile. Built on
+ * the first upstream dial and then once per load (building it per connection costs
+ * milliseconds), not at load: a store of every system root costs ~1 MB that an idle sidecar
+ * would otherwise hold (bench:sidecar's idle RSS).
+ */
+export class UpstreamRoots {
+  private built: SecureContext | undefined;
+
+  constructor(private readonly extraPem: string) {}
+
+  get context(): SecureContext {
+    this.built ??= createSecureContext({ ca: [...rootCertificates, this.extraPem] });
+    return this.built;
+  }
 }
 
 export interface BuildOptions {
@@ -57,7 +71,7 @@ export async function buildState(config: SidecarConfig, options: BuildOptions = 
     after: policy.credentials,
     now,
   });
-  let upstreamTls: SecureContext | undefined;
+  let upstreamRoots: UpstreamRoots | undefined;
   if (config.upstreamCaFile !== undefined) {
     let extra: string;
     try {
@@ -65,13 +79,13 @@ export async function buildState(config: SidecarConfig, options: BuildOptions = 
     } catch (cause) {
       throw new Error(`cannot read upstreamCaFile ${config.upstreamCaFile}`, { cause });
     }
-    upstreamTls = createSecureContext({ ca: [...rootCertificates, extra] });
+    upstreamRoots = new UpstreamRoots(extra);
   }
-  return withRetired({ config, policy, upstreamTls }, retired);
+  return withRetired({ config, policy, upstreamRoots }, retired);
 }
 
 /** The same state with another set of retired values (and the scrub forms that follow). */
-export function withRetired(state: Pick<PolicyState, "config" | "policy" | "upstreamTls">, retired: readonly RetiredValue[]): PolicyState {
+export function withRetired(state: Pick<PolicyState, "config" | "policy" | "upstreamRoots">, retired: readonly RetiredValue[]): PolicyState {
   const scrubForms = scrubFormsFor(state.policy.credentials, retired);
   return {
     config: state.config,
@@ -79,7 +93,7 @@ export function withRetired(state: Pick<PolicyState, "config" | "policy" | "upst
     retired,
     scrubForms,
     scrubKeepsLength: scrubForms.every(([from, to]) => from.length === to.length),
-    upstreamTls: state.upstreamTls,
+    upstreamRoots: state.upstreamRoots,
   };
 }
 

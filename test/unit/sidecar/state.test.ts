@@ -1,5 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CertificateAuthority } from "../../../sidecar/ca.js";
 import { parseSidecarConfig } from "../../../sidecar/config.js";
 import { replaceAll } from "../../../sidecar/scrub.js";
 import { buildState, retireValues, unexpired, withRetired, type RetiredValue } from "../../../sidecar/state.js";
@@ -75,4 +79,19 @@ test("after a rotation, responses are scrubbed of the previous value as well as 
   assert.equal(later.retired.length, 0);
   assert.ok(echo(later, oldValue).includes(oldValue), "an expired value should no longer be a scrub pattern");
   assert.ok(!echo(later, value).includes(value));
+});
+
+test("upstreamCaFile is read at load, its roots context is built on first use, once, and kept across retirements", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "sidecar-state-"));
+  const caFile = join(dir, "upstream-ca.crt");
+  await writeFile(caFile, (await CertificateAuthority.create()).certificatePem);
+  const config = (upstreamCaFile: string): ReturnType<typeof parseSidecarConfig> => parseSidecarConfig({ caDir: "/unused", upstreamCaFile });
+  await assert.rejects(buildState(config(join(dir, "missing.crt"))), /cannot read upstreamCaFile .*missing\.crt/);
+  const state = await buildState(config(caFile), { now: NOW });
+  const roots = state.upstreamRoots;
+  assert.ok(roots !== undefined, "upstreamCaFile should give the state its own roots");
+  const context = roots.context;
+  assert.equal(roots.context, context, "the roots context is built once per load, not per connection");
+  assert.equal(withRetired(state, []).upstreamRoots, roots);
+  assert.equal((await buildState(parseSidecarConfig({ caDir: "/unused" }), { now: NOW })).upstreamRoots, undefined);
 });
