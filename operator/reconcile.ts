@@ -5,6 +5,7 @@ import { AgentSession, AgentSessionStatus, GROUP, VERSION } from "../crds/agents
 import { AgentTemplateSpec } from "../crds/agenttemplate.js";
 import { mergeTemplate, type EffectiveSpec } from "../crds/merge.js";
 import { decide, type Decision, type Observed } from "./decide.js";
+import { recordEvent, type EventNote } from "./events.js";
 import { desired, type DesiredObjects, type PlatformOptions } from "./desired.js";
 import { apply, createIfAbsent, mergePatch, metadataOnly, readOptional, statusOf, type Clients } from "./kube.js";
 import { adoptChildren, adoptWarmPod, type Claims } from "./adopt.js";
@@ -118,9 +119,9 @@ export async function reconcile(deps: ReconcilerDeps, key: string): Promise<Reco
     // read the stubs back and apply the objects, unless moving them below records what they are.
     deps.applied?.set(uid, { generation: current.generation, hash: "", at: 0, stubs: {}, podName: adoptedName });
     deps.pool?.adopted(namespace, warm.template, adoptedName);
-    // Alongside the status write, which says Running at once (recordEvent never throws).
+    // Alongside the status write, which says Running at once (sessionEvent never throws).
     afterAdoption = Promise.all([
-      recordEvent(deps, session, { type: "Normal", reason: "WarmPodAdopted", message: `took warm pod ${adoptedName} from the pool of AgentTemplate ${warm.template}` }),
+      sessionEvent(deps, session, { type: "Normal", reason: "WarmPodAdopted", message: `took warm pod ${adoptedName} from the pool of AgentTemplate ${warm.template}` }),
       adoptChildren(deps.clients, session, adopted).then(({ stubs }) => {
         // The objects were built by the same builder from a spec that shapes the same pod: with
         // their stubs known, there is nothing to apply until the next periodic re-apply.
@@ -382,7 +383,7 @@ async function act(deps: ReconcilerDeps, session: AgentSession, d: Decision, pod
     }
   }
   // The event does not depend on the status write: both go out together.
-  await Promise.all([writeStatus(deps, session, d.status), d.event ? recordEvent(deps, session, d.event) : undefined]);
+  await Promise.all([writeStatus(deps, session, d.status), d.event ? sessionEvent(deps, session, d.event) : undefined]);
   if (d.deleteSession) {
     deps.log.info({ session: `${namespace}/${name}` }, "deleting finished session: ttlSecondsAfterFinished elapsed");
     try {
@@ -404,26 +405,7 @@ async function writeStatus(deps: ReconcilerDeps, session: AgentSession, status: 
   }
 }
 
-async function recordEvent(deps: ReconcilerDeps, session: AgentSession, ev: NonNullable<Decision["event"]>): Promise<void> {
+function sessionEvent(deps: ReconcilerDeps, session: AgentSession, ev: EventNote): Promise<void> {
   const { namespace = "default", name, uid } = session.metadata;
-  const now = deps.now?.() ?? new Date();
-  try {
-    await deps.clients.core.createNamespacedEvent({
-      namespace,
-      body: {
-        metadata: { generateName: `${name}.`, namespace },
-        involvedObject: { apiVersion: `${GROUP}/${VERSION}`, kind: "AgentSession", name, namespace, ...(uid ? { uid } : {}) },
-        reason: ev.reason,
-        message: ev.message.slice(0, 1024),
-        type: ev.type,
-        source: { component: "agentbox-operator" },
-        firstTimestamp: now,
-        lastTimestamp: now,
-        count: 1,
-      },
-    });
-  } catch (e) {
-    // An event is a courtesy; failing to record one must not fail the reconcile.
-    deps.log.warn({ err: e, session: `${namespace}/${name}` }, "could not record an event");
-  }
+  return recordEvent(deps.clients, deps.log, { kind: "AgentSession", namespace, name, uid }, ev, deps.now?.() ?? new Date());
 }

@@ -7,6 +7,7 @@ import { API_VERSION } from "../crds/agentsession.js";
 import { AgentTemplateSpec } from "../crds/agenttemplate.js";
 import { mergeTemplate } from "../crds/merge.js";
 import type { PlatformOptions } from "./desired.js";
+import { recordEvent } from "./events.js";
 import { createIfAbsent, readOptional, statusOf, type Clients } from "./kube.js";
 import { names, WARM_POOL_LABEL } from "./names.js";
 import type { Caches } from "./reconcile.js";
@@ -155,23 +156,5 @@ async function warnOnce(deps: PoolDeps, template: KubernetesObject, reason: stri
   deps.state.warned.add(id);
   const { name = "", namespace = "", uid } = template.metadata ?? {};
   deps.log.warn({ template: `${namespace}/${name}`, reason }, message);
-  const now = new Date();
-  try {
-    await deps.clients.core.createNamespacedEvent({
-      namespace,
-      body: {
-        metadata: { generateName: `${name}.`, namespace },
-        involvedObject: { apiVersion: API_VERSION, kind: "AgentTemplate", name, namespace, ...(uid ? { uid } : {}) },
-        reason,
-        message,
-        type: "Warning",
-        source: { component: "agentbox-operator" },
-        firstTimestamp: now,
-        lastTimestamp: now,
-        count: 1,
-      },
-    });
-  } catch (e) {
-    deps.log.warn({ err: e, template: `${namespace}/${name}` }, "could not record an event");
-  }
+  await recordEvent(deps.clients, deps.log, { kind: "AgentTemplate", namespace, name, uid }, { type: "Warning", reason, message });
 }
