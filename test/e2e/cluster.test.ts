@@ -123,10 +123,11 @@ describe("local cluster", () => {
       `fetch(${JSON.stringify(url)}).then((r) => r.text()).then((t) => process.stdout.write(t), (e) => { console.error(String(e.cause ?? e)); process.exit(1); })`,
     ];
     for (const url of [`http://${clusterIP}/`, `http://web.${ns}.svc.cluster.local/`]) {
-      // kube-proxy programs the Service asynchronously: poll until it answers.
+      // kube-proxy programs the Service asynchronously: poll until it answers. On a cluster
+      // just brought up, an early exec has ended with code 0 and no output; poll past that too.
       const body = await waitFor(`GET ${url} from a pod`, async () => {
         const r = await exec(cluster, target, fetchOnce(url));
-        return r.exitCode === 0 ? r.stdout : undefined;
+        return r.exitCode === 0 && r.stdout !== "" ? r.stdout : undefined;
       }, { timeoutMs: 60_000, intervalMs: 1000 });
       assert.match(body, /^hello from web-/);
     }
