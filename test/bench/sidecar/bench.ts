@@ -9,6 +9,7 @@ import { cpus, loadavg, setPriority } from "node:os";
 import { join, resolve } from "node:path";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { CertificateAuthority } from "../../../sidecar/ca.js";
+import { BUNDLE_FLAGS } from "../bundle.js";
 
 const repo = resolve(import.meta.dirname, "../../..");
 const work = join(repo, ".bench/sidecar");
@@ -280,10 +281,6 @@ async function mintTimes(): Promise<{ leafP50Ms: number; contextP50Ms: number }>
  * memory than the bundle, so plain tsc output would not be the process the pod runs. The minimal
  * reference proxy (node built-ins only) is compiled by tsc.
  */
-const BUNDLE_FLAGS = ["--bundle", "--platform=node", "--format=esm", "--target=node20",
-  "--banner:js=import { createRequire as __agentboxRequire } from 'node:module'; const require = __agentboxRequire(import.meta.url);",
-  "--log-level=warning"];
-
 function buildSidecar(): string {
   const out = join(work, "build");
   rmSync(out, { recursive: true, force: true });
