@@ -1,7 +1,8 @@
-import { makeInformer, type Informer, type KubernetesObject, type ObjectCache, type V1Pod } from "@kubernetes/client-node";
+import { type Informer, type KubernetesObject, type ObjectCache, type V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { GROUP, VERSION } from "../crds/agentsession.js";
 import type { PlatformOptions } from "./desired.js";
+import { makeSlimInformer } from "./informer.js";
 import type { Clients } from "./kube.js";
 import type { OperatorMetrics } from "./metrics.js";
 import { MANAGED_BY, MANAGER, SESSION_LABEL, WARM_POOL_LABEL } from "./names.js";
@@ -67,11 +68,11 @@ export class Controller {
           ? await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural })
           : await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })) as { items: KubernetesObject[]; metadata?: { resourceVersion?: string } });
     const selector = `${MANAGED_BY}=${MANAGER}`;
-    this.sessions = this.watch("agentsessions", makeInformer(o.clients.kc, crPath("agentsessions"), listCr("agentsessions")));
-    this.templates = this.watch("agenttemplates", makeInformer(o.clients.kc, crPath("agenttemplates"), listCr("agenttemplates")));
+    this.sessions = this.watch("agentsessions", makeSlimInformer(o.clients.kc, crPath("agentsessions"), listCr("agentsessions")));
+    this.templates = this.watch("agenttemplates", makeSlimInformer(o.clients.kc, crPath("agenttemplates"), listCr("agenttemplates")));
     this.pods = this.watch(
       "pods",
-      makeInformer<V1Pod>(
+      makeSlimInformer<V1Pod>(
         o.clients.kc,
         ns ? `/api/v1/namespaces/${ns}/pods` : "/api/v1/pods",
         syncedAfter("pods", () => (ns ? core.listNamespacedPod({ namespace: ns, labelSelector: selector }) : core.listPodForAllNamespaces({ labelSelector: selector }))),
@@ -83,7 +84,10 @@ export class Controller {
       this.applied.delete(s.metadata?.uid ?? "");
       this.diagnoses.delete(s.metadata?.uid ?? "");
     });
-    this.sessions.on("add", (s) => this.enqueueSession(s));
+    this.sessions.on("add", (s) => {
+      o.log.debug({ session: keyOf(s) }, "session seen");
+      this.enqueueSession(s);
+    });
     for (const verb of ["update", "delete"] as const) this.sessions.on(verb, enqueue);
     for (const verb of ["add", "update", "delete"] as const) {
       this.templates.on(verb, (t) => {

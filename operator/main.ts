@@ -31,6 +31,8 @@ export interface RunningOperator {
 export async function startOperator(config: OperatorConfig, kc: KubeConfig): Promise<RunningOperator> {
   const log = pino({ level: config.logLevel, base: { component: "operator", identity: config.identity }, redact: { paths: ["*.data", "*.stringData", "*.stub", "*.token", "*.headers.authorization"], censor: "[redacted]" } });
   const clients = makeClients(kc);
+  // Where the memory goes (V8 heap vs buffers vs the rest of RSS), for tuning the chart's heap flags.
+  const memoryLog = log.isLevelEnabled("debug") ? setInterval(() => log.debug({ memory: process.memoryUsage() }, "memory"), 1000).unref() : undefined;
   // The gauges read the controller's cache and queue at scrape time; the controller records
   // reconcile metrics: each needs the other, hence the late-bound reference.
   let ref: Controller | undefined;
@@ -52,6 +54,7 @@ export async function startOperator(config: OperatorConfig, kc: KubeConfig): Pro
     metrics.isLeader.set(0);
     await controller.stop();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    clearInterval(memoryLog);
     stopped();
   };
   const lead = (): void => {

@@ -138,6 +138,7 @@ export async function reconcile(deps: ReconcilerDeps, key: string): Promise<Reco
       deps.applied?.set(uid, { generation: current.generation, hash, at: current.now, stubs: observed.stubs ?? {}, ...(podName ? { podName } : {}) });
     }
     if (applied.createdPod) {
+      deps.log.debug({ session: key }, "pod created");
       if (observed.warm?.pooled) deps.pool?.cold(namespace, observed.warm.template);
       // Decide again with the pod just created, so the first status already says Starting
       // instead of a PodNotCreated that the pod's own watch event would overwrite at once.
