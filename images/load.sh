@@ -47,7 +47,16 @@ load_image() {
     return
   fi
   echo "$ref: importing $(basename "$tar")"
-  ctr_ images import "$tar" >/dev/null
+  local err
+  if ! err=$(ctr_ images import "$tar" 2>&1 >/dev/null); then
+    # Seen after a cluster whose etcd had died was brought up again: containerd's metadata named
+    # a layer snapshot its snapshotter no longer had ("parent snapshot ... does not exist").
+    # Removing the image with a synchronous garbage collection drops the stale records; one
+    # more import then unpacks every layer afresh.
+    echo "$ref: import failed ($err); removing the image's stale records and importing again"
+    ctr_ images rm --sync "$ref" >/dev/null 2>&1 || true
+    ctr_ images import "$tar" >/dev/null || die "$ref: import failed twice: see the error above; npm run cluster:down then npm run cluster:up starts containerd from a clean state"
+  fi
   step_done "imported"
 }
 
