@@ -111,7 +111,7 @@ export async function reconcile(deps: ReconcilerDeps, key: string): Promise<Reco
   const current = { generation: session.metadata.generation, hash, podExists: obs.pod !== undefined, now: now.getTime(), reapplyAfterMs };
   const adopted = observed.warm?.adopted;
   const podName = obs.pod?.metadata?.name !== names(name).pod ? obs.pod?.metadata?.name : undefined;
-  let afterAdoption: Promise<void> | undefined;
+  let afterAdoption: (() => Promise<void>) | undefined;
   if (adopted && observed.warm) {
     const warm = observed.warm;
     const adoptedName = adopted.metadata?.name ?? "";
@@ -119,16 +119,20 @@ export async function reconcile(deps: ReconcilerDeps, key: string): Promise<Reco
     // read the stubs back and apply the objects, unless moving them below records what they are.
     deps.applied?.set(uid, { generation: current.generation, hash: "", at: 0, stubs: {}, podName: adoptedName });
     deps.pool?.adopted(namespace, warm.template, adoptedName);
-    // Alongside the status write, which says Running at once (sessionEvent never throws).
-    afterAdoption = Promise.all([
-      sessionEvent(deps, session, { type: "Normal", reason: "WarmPodAdopted", message: `took warm pod ${adoptedName} from the pool of AgentTemplate ${warm.template}` }),
-      adoptChildren(deps.clients, session, adopted).then(({ stubs }) => {
-        // The objects were built by the same builder from a spec that shapes the same pod: with
-        // their stubs known, there is nothing to apply until the next periodic re-apply.
-        const built = stubs && warm.templateSpec ? desired({ session, template: warm.templateSpec, stubs, platform: deps.platform, podName: adoptedName }) : undefined;
-        if (built?.ok && stubs) deps.applied?.set(uid, { generation: current.generation, hash: built.objects.pod.metadata?.annotations?.[SPEC_HASH] ?? "", at: current.now, stubs, podName: adoptedName });
-      }),
-    ]).then(() => undefined);
+    // Only after the status write, which says Running at once: with twenty sessions adopting
+    // together, these seven calls each would otherwise queue at the API server ahead of the
+    // statuses people wait for. A crash in between is repaired by the next reconcile (the
+    // record above is stale, so its observe moves the children). sessionEvent never throws.
+    afterAdoption = () =>
+      Promise.all([
+        sessionEvent(deps, session, { type: "Normal", reason: "WarmPodAdopted", message: `took warm pod ${adoptedName} from the pool of AgentTemplate ${warm.template}` }),
+        adoptChildren(deps.clients, session, adopted).then(({ stubs }) => {
+          // The objects were built by the same builder from a spec that shapes the same pod: with
+          // their stubs known, there is nothing to apply until the next periodic re-apply.
+          const built = stubs && warm.templateSpec ? desired({ session, template: warm.templateSpec, stubs, platform: deps.platform, podName: adoptedName }) : undefined;
+          if (built?.ok && stubs) deps.applied?.set(uid, { generation: current.generation, hash: built.objects.pod.metadata?.annotations?.[SPEC_HASH] ?? "", at: current.now, stubs, podName: adoptedName });
+        }),
+      ]).then(() => undefined);
   } else if (decision.apply && observed.objects && needsApply(record, current)) {
     const applied = await applyObjects(deps, session, observed.objects, obs.pod, !record);
     if (applied.conflict) {
@@ -156,7 +160,8 @@ export async function reconcile(deps: ReconcilerDeps, key: string): Promise<Reco
   } else {
     deps.diagnoses?.delete(uid);
   }
-  await Promise.all([act(deps, session, decision, pod), afterAdoption]);
+  await act(deps, session, decision, pod);
+  await afterAdoption?.();
   return { ...(decision.requeueAfterMs !== undefined ? { requeueAfterMs: decision.requeueAfterMs } : {}), ...(decision.status.phase ? { phase: decision.status.phase } : {}) };
 }
 
