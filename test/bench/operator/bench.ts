@@ -15,6 +15,7 @@ import { connect, createNamespace, deleteNamespace, SHELL_IMAGE, type Cluster } 
 import { createSession, customApi, GROUP, installCrds, PLURAL, VERSION } from "../../e2e/operator-support.js";
 import { waitFor } from "../../support/wait.js";
 import { bundle } from "../bundle.js";
+import { peakMemory, stages, type SessionClock } from "./stages.js";
 
 const N = Number(process.env.BENCH_SESSIONS ?? 100);
 const RUNNING_TIMEOUT_MS = Number(process.env.BENCH_RUNNING_TIMEOUT_MS ?? 180_000);
@@ -72,6 +73,8 @@ interface RunResult {
   runningP50?: number;
   runningP95?: number;
   allCreatedMs?: number;
+  /** Per session, epoch ms of the apply, its response and the pod's first watch event. */
+  clocks: Map<string, SessionClock>;
 }
 
 async function measure(cluster: Cluster, ns: string, create: (name: string) => Promise<void>): Promise<RunResult> {
@@ -79,10 +82,12 @@ async function measure(cluster: Cluster, ns: string, create: (name: string) => P
   const stop = await watchPods(cluster, ns, t);
   const names = Array.from({ length: N }, (_, i) => `b-${i}`);
   const applied = new Map<string, number>();
+  const returned = new Map<string, number>();
   const start = performance.now();
   await Promise.all(names.map(async (n) => {
     applied.set(n, performance.now());
     await create(n);
+    returned.set(n, performance.now());
   }));
   await waitFor(`${N} pods created`, () => (names.every((n) => t.created.has(n)) ? true : undefined), { timeoutMs: 120_000, intervalMs: 50 }).catch(() => undefined);
   const allCreated = names.every((n) => t.created.has(n)) ? Math.max(...names.map((n) => t.created.get(n)!)) - start : undefined;
@@ -91,7 +96,14 @@ async function measure(cluster: Cluster, ns: string, create: (name: string) => P
   const lat = (m: Map<string, number>): number[] => names.filter((n) => m.has(n)).map((n) => m.get(n)! - applied.get(n)!);
   const c = lat(t.created);
   const r = lat(t.running);
+  const epoch = (ms: number | undefined): number | undefined => (ms === undefined ? undefined : performance.timeOrigin + ms);
+  const clocks = new Map(names.map((n): [string, SessionClock] => {
+    const createReturned = epoch(returned.get(n));
+    const podSeen = epoch(t.created.get(n));
+    return [n, { applied: epoch(applied.get(n))!, ...(createReturned !== undefined ? { createReturned } : {}), ...(podSeen !== undefined ? { podSeen } : {}) }];
+  }));
   return {
+    clocks,
     created: c.length,
     running: r.length,
     ...(c.length ? { createdP50: pct(c, 50)!, createdP95: pct(c, 95)! } : {}),
@@ -214,9 +226,17 @@ async function main(): Promise<void> {
       delete sidecarConfig.metadata!.ownerReferences;
       await Promise.all([fast.core.createNamespacedSecret({ namespace: refNs, body: sidecarConfig }), fast.core.createNamespacedPod({ namespace: refNs, body: pod })]);
     });
-    const result = { sessions: N, operator: `node ${[...NODE_FLAGS, ...PROFILE].join(" ")} ${OPERATOR_BUNDLE} (dist/operator/main.js compiled and bundled by this run)`, loadAverage: { before: loadBefore, after: loadavg().map(round) }, viaOperator, reference, operatorRssMb: { idle: round(idleRss), peak: round(peakRss), after: round(rssAfter) }, targets: { createdP50Ms: 250, allCreatedMs: 15_000, rssMb: 150 } };
+    // With BENCH_OPERATOR_LOG_LEVEL=debug the operator logs each stage and its memory every second.
+    const operatorLog = readFileSync(OPERATOR_LOG, "utf8");
+    const stageMs = Object.fromEntries([...stages(operatorLog, opNs, viaOperator.clocks)].map(([stage, xs]) => [stage, { p50: round(pct(xs, 50)), p95: round(pct(xs, 95)), n: xs.length }]));
+    const memoryAtPeakMb = mapValues(peakMemory(operatorLog), (bytes) => round(bytes / 2 ** 20));
+    const { clocks: _c1, ...viaOperatorFigures } = viaOperator;
+    const { clocks: _c2, ...referenceFigures } = reference;
+    const result = { sessions: N, operator: `node ${[...NODE_FLAGS, ...PROFILE].join(" ")} ${OPERATOR_BUNDLE} (dist/operator/main.js compiled and bundled by this run)`, loadAverage: { before: loadBefore, after: loadavg().map(round) }, viaOperator: viaOperatorFigures, reference: referenceFigures, operatorRssMb: { idle: round(idleRss), peak: round(peakRss), after: round(rssAfter) }, ...(memoryAtPeakMb ? { memoryAtPeakMb } : {}), ...(Object.keys(stageMs).length ? { operatorStagesMs: stageMs } : {}), targets: { createdP50Ms: 250, allCreatedMs: 15_000, rssMb: 150 } };
     writeFileSync(".bench/operator.json", `${JSON.stringify(result, null, 2)}\n`);
     printTable(result);
+    if (memoryAtPeakMb) console.log(`operator memory at its highest RSS sample (MB): ${JSON.stringify(memoryAtPeakMb)}`);
+    for (const [stage, f] of Object.entries(stageMs)) console.log(`${stage}: p50 ${fmt(f.p50)}, p95 ${fmt(f.p95)} (n=${f.n})`);
   } finally {
     clearInterval(sampler);
     child.kill("SIGTERM");
@@ -225,10 +245,12 @@ async function main(): Promise<void> {
   }
 }
 
+const mapValues = <T extends object>(o: T | undefined, f: (v: number) => number | undefined): Record<string, number | undefined> | undefined =>
+  o ? Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v as number)])) : undefined;
 const round = (x: number | undefined): number | undefined => (x === undefined ? undefined : Math.round(x * 10) / 10);
 const fmt = (x: number | undefined): string => (x === undefined ? "n/a" : `${Math.round(x)} ms`);
 
-function printTable(r: { sessions: number; operator: string; loadAverage: { before: (number | undefined)[]; after: (number | undefined)[] }; viaOperator: RunResult; reference: RunResult; operatorRssMb: Record<string, number | undefined> }): void {
+function printTable(r: { sessions: number; operator: string; loadAverage: { before: (number | undefined)[]; after: (number | undefined)[] }; viaOperator: Omit<RunResult, "clocks">; reference: Omit<RunResult, "clocks">; operatorRssMb: Record<string, number | undefined> }): void {
   const rows: [string, string, string, string][] = [
     ["apply→pod created p50", fmt(r.viaOperator.createdP50), fmt(r.reference.createdP50), "≤ 250 ms"],
     ["apply→pod created p95", fmt(r.viaOperator.createdP95), fmt(r.reference.createdP95), ""],
