@@ -22,7 +22,7 @@ const ServerControl = z.discriminatedUnion("type", [
   z.object({ type: z.literal("hello"), role: z.enum(["rw", "ro"]) }).loose(),
   z.object({ type: z.literal("snapshot"), cols: z.number(), rows: z.number(), data: z.string() }).loose(),
   z.object({ type: z.literal("resize"), cols: z.number(), rows: z.number() }).loose(),
-  z.object({ type: z.literal("upstream"), state: z.enum(["attached", "reconnecting", "ended"]), exitCode: z.number().int().optional() }).loose(),
+  z.object({ type: z.literal("upstream"), state: z.enum(["waiting", "attached", "reconnecting", "ended"]), exitCode: z.number().int().optional() }).loose(),
 ]);
 
 export type AttachOutcome = { kind: "detached" } | { kind: "ended"; exitCode?: number } | { kind: "closed"; code: number; reason: string };
@@ -134,6 +134,7 @@ export function attach(options: AttachOptions): Promise<AttachOutcome> {
       const m = msg.data;
       if (m.type === "hello" && m.role === "ro") note("read-only: you may watch; what you type is not sent");
       if (m.type === "snapshot") io.stdout.write(io.stdout.isTTY ? `\x1b[H\x1b[2J\x1b[3J${m.data}` : m.data);
+      if (m.type === "upstream" && m.state === "waiting") note("the session is starting; its terminal follows as soon as the agent runs");
       if (m.type === "upstream" && m.state === "reconnecting") note("the connection to the agent dropped; reconnecting");
       if (m.type === "upstream" && m.state === "ended") finish(m.exitCode === undefined ? { kind: "ended" } : { kind: "ended", exitCode: m.exitCode });
     });

@@ -10,6 +10,7 @@ import type { AgentSession, SessionStore } from "./store/store.js";
 import { TerminalHub, type HubDefaults } from "./terminal/hub.js";
 import type { UpstreamFactory } from "./terminal/upstream.js";
 import { targetState } from "./terminal/flow.js";
+import { untilSettled } from "./terminal/until-settled.js";
 import { terminalUpgradeHandler } from "./ws/terminal-upgrade.js";
 import { mountWebUi } from "./web/serve.js";
 
@@ -79,23 +80,34 @@ export async function startServer(deps: ServerDeps, port: number, host = "127.0.
         return;
       }
       // The first attach uses the session the upgrade has just read (one API round trip less
-      // while a burst of terminals opens); every re-attach reads it afresh: its pod may have
-      // been replaced.
+      // while a burst of terminals opens), or the one the watch of a starting session last
+      // delivered; every other re-attach reads it afresh: its pod may have been replaced.
       let checked: AgentSession | undefined = session;
+      // The session a failed attach used: when it was not running yet, that is why it failed, and
+      // where it is needs no new read (a watch takes over from there, see until-settled.ts).
+      let tried: AgentSession | undefined;
       hub.join(
         `${namespace}/${name}`,
         () => ({
           connect: async (size) => {
             const current = checked ?? (await deps.store.getSession(namespace, name));
             checked = undefined;
+            tried = current;
             if (!current) throw new Error(`session ${namespace}/${name} is gone`);
             return deps.upstreamFor(current)(size);
           },
           state: async () => {
+            const failed = tried;
+            tried = undefined;
+            const phase = failed?.status?.phase ?? "Pending";
+            if (failed && phase !== "Running") return targetState(phase);
             const current = await deps.store.getSession(namespace, name);
             // No status yet: the operator has not got to it, so it is as good as Pending.
             return current ? targetState(current.status?.phase ?? "Pending") : "gone";
           },
+          untilSettled: untilSettled(deps.store, namespace, name, (latest) => {
+            checked = latest;
+          }),
           onActivity: recordActivity,
           ...recording(deps.recordings, session),
         }),

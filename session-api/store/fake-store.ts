@@ -16,6 +16,7 @@ export class FakeSessionStore implements SessionStore {
   private readonly sessions = new Map<string, AgentSession>();
   private readonly templates = new Map<string, AgentTemplate>();
   private readonly logLines = new Map<string, string>();
+  private readonly watchers = new Map<string, Set<(session: AgentSession | undefined) => void>>();
   /** Phase given to new sessions; the fake has no operator to move it on. */
   initialPhase: Phase = "Running";
 
@@ -35,6 +36,12 @@ export class FakeSessionStore implements SessionStore {
   setPhase(namespace: string, name: string, phase: Phase): void {
     const session = this.sessions.get(this.key(namespace, name));
     if (session) session.status = { ...session.status, phase };
+    this.changed(namespace, name);
+  }
+
+  private changed(namespace: string, name: string): void {
+    const session = this.sessions.get(this.key(namespace, name));
+    for (const watcher of this.watchers.get(this.key(namespace, name)) ?? []) watcher(session);
   }
 
   setLogs(namespace: string, name: string, text: string): void {
@@ -74,7 +81,30 @@ export class FakeSessionStore implements SessionStore {
   }
 
   deleteSession(namespace: string, name: string): Promise<boolean> {
-    return Promise.resolve(this.sessions.delete(this.key(namespace, name)));
+    const deleted = this.sessions.delete(this.key(namespace, name));
+    this.changed(namespace, name);
+    return Promise.resolve(deleted);
+  }
+
+  /** How many watches follow this session now. */
+  watching(namespace: string, name: string): number {
+    return this.watchers.get(this.key(namespace, name))?.size ?? 0;
+  }
+
+  watchSession(namespace: string, name: string, onChange: (session: AgentSession | undefined) => void): Promise<() => void> {
+    const key = this.key(namespace, name);
+    const watchers = this.watchers.get(key) ?? new Set();
+    this.watchers.set(key, watchers);
+    // As the API server does: the object as it is now first (asynchronously, like a real watch).
+    const listener = (session: AgentSession | undefined): void => onChange(session);
+    watchers.add(listener);
+    queueMicrotask(() => {
+      const now = this.sessions.get(key);
+      if (now && watchers.has(listener)) onChange(now);
+    });
+    return Promise.resolve(() => {
+      watchers.delete(listener);
+    });
   }
 
   listTemplates(namespace: string): Promise<AgentTemplate[]> {

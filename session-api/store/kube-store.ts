@@ -4,6 +4,7 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   PatchStrategy,
+  Watch,
   setHeaderOptions,
   type KubeConfig,
 } from "@kubernetes/client-node";
@@ -145,6 +146,32 @@ export function kubeSessionStore(kc: KubeConfig): SessionStore {
       } catch (err) {
         throw storeError(err, `record activity on session ${namespace}/${name}`);
       }
+    },
+    async watchSession(namespace, name, onChange, onEnd) {
+      // Without a resourceVersion the API server first sends the object as it is (ADDED), so no
+      // change between the caller's last read and this watch is missed.
+      const path = `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(namespace)}/${SESSIONS}`;
+      let stopped = false;
+      const controller = await new Watch(kc).watch(
+        path,
+        { fieldSelector: `metadata.name=${name}`, timeoutSeconds: 300 },
+        (type: string, object: unknown) => {
+          if (stopped) return;
+          if (type === "DELETED") return onChange(undefined);
+          if (type !== "ADDED" && type !== "MODIFIED") return;
+          const parsed = AgentSession.safeParse(object);
+          if (parsed.success) onChange(parsed.data);
+        },
+        (err: unknown) => {
+          if (stopped) return;
+          stopped = true;
+          onEnd(err ? storeError(err, `watch session ${namespace}/${name}`) : undefined);
+        },
+      );
+      return () => {
+        stopped = true;
+        controller.abort();
+      };
     },
   };
 }

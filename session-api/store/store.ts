@@ -28,6 +28,12 @@ export interface SessionStore {
   logs(namespace: string, name: string, options: LogOptions): Promise<string>;
   /** Sets the agentbox.dev/last-activity annotation, which drives idle expiry. */
   recordActivity(namespace: string, name: string, at: Date): Promise<void>;
+  /**
+   * Follows one session: `onChange` gets it as it is now, then after every change, and undefined
+   * once it is deleted; `onEnd` is called once if the watch stops on its own (error or server
+   * timeout). The returned function stops it. Optional: without it a terminal polls.
+   */
+  watchSession?(namespace: string, name: string, onChange: (session: AgentSession | undefined) => void, onEnd: (err?: Error) => void): Promise<() => void>;
 }
 
 export type StoreErrorKind = "conflict" | "not-found" | "invalid" | "unavailable";

@@ -4,7 +4,7 @@ import type { Role } from "./protocol.js";
 import { SessionTerminal, type SessionTerminalOptions } from "./session-terminal.js";
 import { ScreenHost } from "./screen-host.js";
 
-export type TerminalTarget = Pick<SessionTerminalOptions, "connect" | "state" | "onActivity" | "lingerMs" | "record">;
+export type TerminalTarget = Pick<SessionTerminalOptions, "connect" | "state" | "untilSettled" | "onActivity" | "lingerMs" | "record">;
 export type HubDefaults = Omit<SessionTerminalOptions, "screens" | "connect" | "state" | "onActivity" | "onClosed" | "record">;
 
 export class TerminalHub {

@@ -18,7 +18,8 @@ export type ServerControl =
   | { type: "hello"; role: Role }
   | { type: "snapshot"; cols: number; rows: number; data: string }
   | { type: "resize"; cols: number; rows: number }
-  | { type: "upstream"; state: "attached" | "reconnecting" | "ended"; exitCode?: number };
+  // waiting: the session is Pending or Starting; the terminal attaches the moment its pod runs.
+  | { type: "upstream"; state: "waiting" | "attached" | "reconnecting" | "ended"; exitCode?: number };
 
 /** Parses a text frame from a viewer; undefined when it is not a message we know. */
 export function parseClientControl(text: string): ClientControl | undefined {

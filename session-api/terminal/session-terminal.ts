@@ -27,6 +27,11 @@ export interface SessionTerminalOptions {
    * once it has become running, and never once it is gone.
    */
   state: () => Promise<TargetState>;
+  /**
+   * Resolves once a starting session runs or is gone (see until-settled.ts). With it, a terminal
+   * opened before its pod runs attaches the moment it does; without it, it polls `state`.
+   */
+  untilSettled?: (timeoutMs: number, signal: AbortSignal) => Promise<TargetState>;
   /** Called (throttled) when a viewer types, for idle expiry. */
   onActivity?: () => void;
   activityIntervalMs?: number;
@@ -47,6 +52,8 @@ export interface SessionTerminalOptions {
 }
 
 type Item = string | Buffer;
+
+const WAITING: ServerControl = { type: "upstream", state: "waiting" };
 
 interface Viewer {
   ws: WebSocket;
@@ -81,6 +88,8 @@ export interface TerminalStats {
 }
 
 const BATCH_MAX = 64 << 10;
+// How long one watch for a starting session lasts before the attach is tried again anyway.
+const SETTLE_WAIT_MS = 30_000;
 
 const byteLength = (item: Item): number => (typeof item === "string" ? Buffer.byteLength(item) : item.length);
 
@@ -105,6 +114,9 @@ export class SessionTerminal {
   private readonly createdAt = performance.now();
   /** Set while the first upstream's first output is awaited, for the timing log. */
   private firstAttachAt: number | undefined;
+  /** True while the session is starting and no upstream is attached: joiners are told so. */
+  private waiting = false;
+  private readonly closing = new AbortController();
 
   constructor(private readonly options: SessionTerminalOptions) {
     this.currentSize = options.initialSize ?? { cols: 120, rows: 40 };
@@ -158,6 +170,7 @@ export class SessionTerminal {
     ws.on("close", () => this.leave(viewer));
     ws.on("error", () => this.leave(viewer));
     this.send(viewer, JSON.stringify({ type: "hello", role } satisfies ServerControl));
+    if (this.waiting) this.send(viewer, JSON.stringify(WAITING));
     this.sync(viewer);
   }
 
@@ -186,6 +199,7 @@ export class SessionTerminal {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.closing.abort();
     clearInterval(this.pingTimer);
     clearTimeout(this.lingerTimer);
     for (const viewer of this.viewers) viewer.ws.close(1001, "terminal closed");
@@ -218,13 +232,32 @@ export class SessionTerminal {
         }
         // A container that is still starting refuses attaches as a matter of course.
         this.options.log[state === "starting" ? "debug" : "warn"]({ err, attempt, state }, "terminal upstream attach failed");
+        if (state === "starting" && !this.waiting) {
+          this.waiting = true;
+          this.broadcast(WAITING);
+        }
+        if (state === "starting" && (await this.settled())) continue;
         await this.sleep(reattachDelayMs(attempt++, state));
       }
     }
   }
 
+  /** Waits for a starting session to settle; false when that cannot be watched (then poll). */
+  private async settled(): Promise<boolean> {
+    const until = this.options.untilSettled;
+    if (!until) return false;
+    try {
+      await until(SETTLE_WAIT_MS, this.closing.signal);
+      return true;
+    } catch (err) {
+      this.options.log.warn({ err }, "cannot watch the starting session; polling it instead");
+      return false;
+    }
+  }
+
   private attach(upstream: Upstream): void {
     this.upstream = upstream;
+    this.waiting = false;
     this.attaches++;
     if (this.attaches === 1) {
       this.firstAttachAt = performance.now();
@@ -428,6 +461,8 @@ export class SessionTerminal {
       this.send(viewer, JSON.stringify(snapshot));
       for (const item of buffered) this.offer(viewer, item);
     }, (err: unknown) => {
+      // A terminal closing under a pending snapshot has already said goodbye to its viewers.
+      if (!viewer.open || this.closed) return;
       this.options.log.error({ err }, "terminal snapshot failed");
       viewer.ws.close(1011, "terminal snapshot failed; reconnect");
     });

@@ -4,7 +4,7 @@
 export const CLIENT_JS = String.raw`"use strict";
 (() => {
   const $ = (id) => document.getElementById(id);
-  const state = { token: sessionStorage.getItem("agentbox.token") || "", namespace: sessionStorage.getItem("agentbox.namespace") || "default", poll: 0, socket: null, term: null, fit: null };
+  const state = { token: sessionStorage.getItem("agentbox.token") || "", namespace: sessionStorage.getItem("agentbox.namespace") || "default", poll: 0, socket: null, term: null, fit: null, waiting: false };
 
   function showError(message) { $("error").textContent = message || ""; }
 
@@ -119,7 +119,7 @@ export const CLIENT_JS = String.raw`"use strict";
     const fit = new FitAddon.FitAddon();
     term.loadAddon(fit);
     term.open($("terminal"));
-    state.term = term; state.fit = fit; state.role = "ro";
+    state.term = term; state.fit = fit; state.role = "ro"; state.waiting = false;
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     const url = scheme + location.host + "/api/v1/namespaces/" + encodeURIComponent(namespace) + "/sessions/" + encodeURIComponent(name) + "/terminal" + (readOnly ? "?mode=view" : "");
     const socket = new WebSocket(url, ["agentbox.v1", "agentbox.bearer." + state.token]);
@@ -139,11 +139,14 @@ export const CLIENT_JS = String.raw`"use strict";
         term.reset();
         term.resize(message.cols, message.rows);
         term.write(message.data);
-        $("term-state").textContent = "live";
+        if (!state.waiting) $("term-state").textContent = "live";
       } else if (message.type === "resize") {
         term.resize(message.cols, message.rows);
       } else if (message.type === "upstream") {
-        $("term-state").textContent = message.state === "attached" ? "live" : message.state + (message.exitCode !== undefined ? " (exit " + message.exitCode + ")" : "");
+        state.waiting = message.state === "waiting";
+        $("term-state").textContent = message.state === "attached" ? "live"
+          : message.state === "waiting" ? "starting: the terminal opens as soon as the agent runs"
+          : message.state + (message.exitCode !== undefined ? " (exit " + message.exitCode + ")" : "");
       }
     };
     socket.onclose = (event) => {

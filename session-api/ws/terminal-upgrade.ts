@@ -17,7 +17,9 @@ import { SUBPROTOCOL, type Role } from "../terminal/protocol.js";
 import { originAllowed } from "./origin.js";
 
 const TERMINAL_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/sessions\/([^/]+)\/(terminal|shell)$/;
-const ATTACHABLE = new Set(["Running", "Starting"]);
+// A terminal may be opened as soon as the session exists: checked now, attached the moment its pod
+// runs (the viewer is told it is waiting), so the checks and the connect are off the start's path.
+const ATTACHABLE = new Set(["Pending", "Starting", "Running"]);
 
 export interface TerminalRequest {
   /** terminal: the session's shared terminal; shell: a fresh private shell in the agent container. */
@@ -113,7 +115,7 @@ async function checkUpgrade(req: IncomingMessage, deps: UpgradeDeps): Promise<Te
     throw new ApiError("Forbidden", `${identity.username} may only watch ${namespace}/${name}; a shell needs create on agentsessions/terminal`);
   }
   const phase = session.status?.phase ?? "Pending";
-  if (!ATTACHABLE.has(phase)) throw new ApiError("Conflict", `session ${namespace}/${name} is ${phase}; its terminal opens once it is Running`);
+  if (!ATTACHABLE.has(phase)) throw new ApiError("Conflict", `session ${namespace}/${name} is ${phase}; its terminal is gone (see its logs)`);
   const checksMs = { authn: Math.round(authenticated - started), authz: Math.round(performance.now() - authenticated) };
   return { kind, namespace, name, session, identity, role, checksMs };
 }

@@ -3,7 +3,7 @@
 // cold (inline spec, each session gets a new pod) and warm (sessions name an AgentTemplate whose
 // warmPool.size is N, applied once the pool is full and Ready; the pool's fill time is printed
 // too). Per session: apply→Ready (phase
-// Running) and apply→first terminal byte (connecting once Running; the first frame of the agent's output through the
+// Running) and apply→first terminal byte (connecting right after the apply; the first frame of the agent's output through the
 // session API's terminal WebSocket, the path a browser and `agentbox attach` take). The agent
 // prints a line every 100 ms, since output written before the terminal attached is not replayed:
 // first-byte figures may be up to 100 ms late.
@@ -100,15 +100,18 @@ async function measure(cluster: Cluster, namespace: string, name: string, token:
       spec,
     },
   });
+  // The viewer connects right after the apply, as `agentbox attach` and the web UI may: the
+  // session API checks it at once, says the session is starting, and attaches the moment a watch
+  // sees it Running (until-settled.ts), so authorization and the WebSocket are off the start's path.
+  const firstByte = firstTerminalByte(namespace, name, token, deadline);
+  // Awaited below; this only keeps a failure while waiting for Running from leaving it unhandled.
+  firstByte.catch(() => undefined);
   // The watch stamps the moment the Running status arrived; this only looks it up.
   const ready = await waitFor(`session ${name} Running`, () => watches.sessions.running.get(name), { timeoutMs: 300_000, intervalMs: 20 });
-  // Viewers connect once the session runs, as the CLI and the web UI do: a viewer that connects
-  // earlier waits out the session API's re-attach backoff (seen: up to ~100 s added).
-  const firstByte = await firstTerminalByte(namespace, name, token, deadline);
   // An adopted warm pod went through its steps before the apply: they say nothing about it.
   const seen = ready.podName === name ? (watches.timeline.seen.get(name) ?? {}) : {};
   const podSteps = Object.fromEntries(STEPS.flatMap((step) => (seen[step] === undefined ? [] : [[step, seen[step] - start]])));
-  return { name, podName: ready.podName, readyMs: ready.at - start, firstByteMs: firstByte - start, podSteps };
+  return { name, podName: ready.podName, readyMs: ready.at - start, firstByteMs: (await firstByte) - start, podSteps };
 }
 
 interface Stats {

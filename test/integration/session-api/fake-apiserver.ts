@@ -36,6 +36,10 @@ export interface FakeApiServer {
   latencyMs: number;
   /** TCP connections accepted so far. */
   connections: number;
+  /** Open watches (GET …/agentsessions?watch=true), each on one object named by its fieldSelector. */
+  watches: Set<{ key: string; send: (type: string, object: unknown) => void }>;
+  /** Tells the watches of an object that a test changed it (as the operator would). */
+  changed(plural: string, namespace: string, name: string): void;
   close(): Promise<void>;
 }
 
@@ -63,6 +67,12 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
     upgrade: { status: 101, protocol: "v5.channel.k8s.io" },
     latencyMs: 0,
     connections: 0,
+    watches: new Set(),
+    changed(plural, namespace, name) {
+      const key = `${plural}/${namespace}/${name}`;
+      const now = fake.objects.get(key);
+      for (const watch of fake.watches) if (watch.key === key && now) watch.send("MODIFIED", now);
+    },
     kubeConfig() {
       const kc = new KubeConfig();
       kc.loadFromOptions({
@@ -117,6 +127,18 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
     if (!match) return status(res, 404, `no route ${url}`, "NotFound");
     const [, namespace, plural, name] = match;
     const key = (n: string): string => `${plural}/${namespace}/${n}`;
+    const query = new URL(url, "http://x").searchParams;
+    if (req.method === "GET" && !name && query.get("watch") === "true") {
+      const watched = key((query.get("fieldSelector") ?? "").replace(/^metadata\.name=/, ""));
+      res.writeHead(200, { "content-type": "application/json" });
+      const watch = { key: watched, send: (type: string, object: unknown): void => void res.write(`${JSON.stringify({ type, object })}\n`) };
+      const now = fake.objects.get(watched);
+      if (now) watch.send("ADDED", now);
+      fake.watches.add(watch);
+      req.socket.once("close", () => fake.watches.delete(watch));
+      res.once("close", () => fake.watches.delete(watch));
+      return;
+    }
     if (req.method === "GET" && !name) {
       return json(200, { items: [...fake.objects.entries()].filter(([k]) => k.startsWith(`${plural}/${namespace}/`)).map(([, v]) => v) });
     }
@@ -134,6 +156,7 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
     if (req.method === "GET") return json(200, existing);
     if (req.method === "DELETE") {
       fake.objects.delete(key(name));
+      for (const watch of fake.watches) if (watch.key === key(name)) watch.send("DELETED", existing);
       return json(200, { kind: "Status", status: "Success" });
     }
     if (req.method === "PATCH") {

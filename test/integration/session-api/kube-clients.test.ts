@@ -7,6 +7,7 @@ import { StoreError } from "../../../session-api/store/store.js";
 import { subjectAccessReviewAuthorizer, tokenReviewAuthenticator } from "../../../session-api/auth/kubernetes.js";
 import type { UpstreamEnd } from "../../../session-api/terminal/upstream.js";
 import { pooled } from "../../../session-api/kube-config.js";
+import { untilSettled } from "../../../session-api/terminal/until-settled.js";
 import { startFakeApiServer } from "./fake-apiserver.js";
 import { until } from "./viewer-client.js";
 
@@ -93,6 +94,35 @@ test("the Kubernetes session store: create, get, list, activity merge patch, log
   assert.equal(await store.deleteSession("team", "k1"), true);
   assert.equal(await store.deleteSession("team", "k1"), false);
   assert.deepEqual(await store.listTemplates("team"), []);
+});
+
+test("the Kubernetes session store watches one session: as it is, its changes, its deletion; untilSettled rides on it", async () => {
+  const store = kubeSessionStore(kc);
+  await store.createSession("team", { name: "w1", spec: { agent: { image: "x" } } });
+  const seen: Array<string | undefined> = [];
+  let ended = false;
+  const stop = await store.watchSession?.("team", "w1", (s) => seen.push(s ? (s.status?.phase ?? "none") : undefined), () => (ended = true));
+  assert.ok(stop, "the Kubernetes store can watch");
+  await until(() => seen.length === 1, "the session as it is");
+  const watchRequest = api.requests.filter((r) => r.url.includes("watch=true")).at(-1);
+  assert.match(watchRequest?.url ?? "", /agentsessions\?.*fieldSelector=metadata.name%3Dw1/);
+  (api.objects.get("agentsessions/team/w1") as { status?: unknown }).status = { phase: "Running", podName: "w1-pod" };
+  api.changed("agentsessions", "team", "w1");
+  await store.deleteSession("team", "w1");
+  await until(() => seen.length === 3, "the change and the deletion");
+  assert.deepEqual(seen, ["none", "Running", undefined]);
+  stop();
+  await until(() => api.watches.size === 0, "the watch closed on the server");
+  assert.equal(ended, false, "a watch stopped by its caller does not report an end");
+
+  await store.createSession("team", { name: "w2", spec: { agent: { image: "x" } } });
+  const settled = untilSettled(store, "team", "w2")?.(60_000, new AbortController().signal);
+  await until(() => api.watches.size === 1, "the wait's watch");
+  (api.objects.get("agentsessions/team/w2") as { status?: unknown }).status = { phase: "Running", podName: "w2-pod" };
+  api.changed("agentsessions", "team", "w2");
+  assert.equal(await settled, "running");
+  await until(() => api.watches.size === 0, "the wait's watch closed");
+  await store.deleteSession("team", "w2");
 });
 
 test("a pooled KubeConfig reuses its connections for sequential API calls; a plain one opens one per call", async () => {

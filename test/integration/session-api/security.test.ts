@@ -94,8 +94,8 @@ const terminal = (name: string): string => `/api/v1/namespaces/team/sessions/${n
 test("terminal WebSocket: every refusal happens before the upgrade, with the right status", async () => {
   await api.store.createSession("team", { name: "sec", spec: { agent: { image: "x" } } });
   await api.store.createSession("team", { name: "listed", spec: { agent: { image: "x" }, access: { users: ["alice"], viewers: [] } } });
-  await api.store.createSession("team", { name: "pending", spec: { agent: { image: "x" } } });
-  api.store.setPhase("team", "pending", "Pending");
+  await api.store.createSession("team", { name: "finished", spec: { agent: { image: "x" } } });
+  api.store.setPhase("team", "finished", "Failed");
   const cases: Array<[string, string, Parameters<typeof upgradeStatus>[1], number, RegExp]> = [
     ["cross-origin", terminal("sec"), { origin: "https://evil.example" }, 403, /origin https:\/\/evil.example is not allowed/],
     ["lookalike origin", terminal("sec"), { origin: `${api.url}.evil.example` }, 403, /not allowed/],
@@ -107,7 +107,7 @@ test("terminal WebSocket: every refusal happens before the upgrade, with the rig
     ["no RBAC", terminal("sec"), { protocols: ["agentbox.v1", `agentbox.bearer.${TOKENS.mallory}`] }, 403, /mallory may not open/],
     ["not on the access list", terminal("listed"), { protocols: ["agentbox.v1", `agentbox.bearer.${TOKENS.bob}`] }, 403, /access lists/],
     ["no such session", terminal("ghost"), {}, 404, /no session ghost/],
-    ["session not running", terminal("pending"), {}, 409, /is Pending/],
+    ["session finished", terminal("finished"), {}, 409, /is Failed/],
     ["bad session name", terminal("BAD"), {}, 400, /DNS label/],
     ["not a terminal path", "/api/v1/namespaces/team/sessions", {}, 404, /terminals are at/],
     ["bad percent-encoding", "/api/v1/namespaces/team/sessions/%E0%A4%A/terminal", {}, 400, /percent-encoding/],
