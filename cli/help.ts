@@ -16,7 +16,7 @@ Usage: agentbox <command> [options]
 
 Commands:
   run        create a Batch session, stream its output, exit with the agent's exit code
-  attach     attach this terminal to a running session (detach with Ctrl-])
+  attach     attach this terminal to a session, running or starting (detach with Ctrl-])
   ls         list sessions
   logs       print a session's output
   rm         delete sessions
@@ -58,6 +58,8 @@ ${GLOBAL}`,
 Attaches this terminal to the session's terminal: you first see the current screen, then the
 live output; what you type goes to the agent (unless you may only watch). The terminal is put
 in raw mode and its size follows your window. Detach with Ctrl-] (the session keeps running).
+A session that is still starting can be attached at once: you are told it is starting, and the
+terminal follows the moment the agent runs.
 Exits with the agent's exit code if the agent ends while attached.
 
 Options:
