@@ -17,8 +17,9 @@ const MB = 1 << 20;
 const THROUGHPUT_BYTES = Number(process.env.BENCH_BYTES ?? 50 * MB);
 const ECHO_SAMPLES = Number(process.env.BENCH_ECHO_SAMPLES ?? 200);
 const VIEWERS = Number(process.env.BENCH_VIEWERS ?? 50);
-// For profiling one part: BENCH_PARTS=throughput (comma-separated: throughput, shell, echo, fanout).
-const PARTS = new Set((process.env.BENCH_PARTS ?? "throughput,shell,echo,fanout").split(","));
+// For profiling one part: BENCH_PARTS=throughput (comma-separated: throughput, yes, shell, echo, fanout).
+// yes: the throughput row again with 2-byte lines (plain `yes`).
+const PARTS = new Set((process.env.BENCH_PARTS ?? "throughput,yes,shell,echo,fanout").split(","));
 // Extra node flags for the session API process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
 const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
 // The cluster's own kubectl: the one on PATH may be another version (or a cloud SDK's dispatcher).
@@ -90,13 +91,24 @@ async function ready(stream: Stream): Promise<void> {
   await seen;
 }
 
-async function throughput(stream: Stream): Promise<{ mbPerSec: number; bytes: number; seconds: number; resyncs?: number }> {
+/**
+ * Output shapes for the throughput rows. Line length matters on the attach path: the runtime
+ * writes an attached container's output to its CRI log as one record per line (line-shape.ts).
+ */
+const SHAPES = {
+  /** 80-byte lines, about a terminal's width. */
+  lines80: `yes ${"a".repeat(79)}`,
+  /** Plain `yes`: 2-byte lines, the worst case for a per-line log. */
+  yes: "yes",
+} as const;
+type Shape = keyof typeof SHAPES;
+
+async function throughput(stream: Stream, shape: Shape = "lines80"): Promise<{ mbPerSec: number; bytes: number; seconds: number; resyncs?: number }> {
   await ready(stream);
   const snapshotsBefore = stream.snapshots?.();
-  const line = "a".repeat(79);
   const end = waitFor(stream, "THROUGHPUT-2-END");
   const start = process.hrtime.bigint();
-  stream.write(`yes ${line} | head -c ${THROUGHPUT_BYTES}; echo THROUGHPUT-$((1+1))-END\r`);
+  stream.write(`${SHAPES[shape]} | head -c ${THROUGHPUT_BYTES}; echo THROUGHPUT-$((1+1))-END\r`);
   const bytes = await end;
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const resyncs = snapshotsBefore === undefined ? undefined : (stream.snapshots?.() ?? 0) - snapshotsBefore;
@@ -209,6 +221,7 @@ async function viaKubectlAttach(attach: Stream): Promise<Record<string, unknown>
   try {
     const out: Record<string, unknown> = {};
     if (PARTS.has("throughput")) out.throughput = await throughput(attach);
+    if (PARTS.has("yes")) out.throughputYes = await throughput(attach, "yes");
     if (PARTS.has("echo")) out.echoIdle = await echo(attach, false);
     if (PARTS.has("echo")) out.echoStreaming = await echo(attach, true);
     return out;
@@ -337,7 +350,7 @@ async function main(): Promise<void> {
     const ref = target.direct();
     // Measured before the session API attaches: every attached client gets the container's
     // output, so while both were attached each would also carry the other's load.
-    if (target.attach && (PARTS.has("throughput") || PARTS.has("echo"))) results.kubectlAttach = await viaKubectlAttach(target.attach());
+    if (target.attach && (PARTS.has("throughput") || PARTS.has("yes") || PARTS.has("echo"))) results.kubectlAttach = await viaKubectlAttach(target.attach());
     const api = await viaApi(target.url, target.namespace, target.session);
     if (PARTS.has("throughput")) {
       const reference = await throughput(ref);
@@ -345,6 +358,12 @@ async function main(): Promise<void> {
       const sessionApi = await throughput(api);
       // All threads of the session API process (main and screen worker), user + system.
       results.throughput = { reference, sessionApi: { ...sessionApi, serverCpuSeconds: cpuSeconds(target.serverPid) - cpuBefore } };
+    }
+    if (PARTS.has("yes")) {
+      const reference = await throughput(ref, "yes");
+      const cpuBefore = cpuSeconds(target.serverPid);
+      const sessionApi = await throughput(api, "yes");
+      results.throughputYes = { reference, sessionApi: { ...sessionApi, serverCpuSeconds: cpuSeconds(target.serverPid) - cpuBefore } };
     }
     // The same 50 MB through a fresh shell (pods/exec, as kubectl exec does): attach reads the
     // agent's main process through the container runtime's log pipeline, exec does not.
@@ -394,9 +413,12 @@ function printTable(r: Record<string, unknown>): void {
   const ka = r.kubectlAttach as RunFigures["kubectlAttach"];
   const attachCell = (e: Echo | undefined): string => (e ? ms(e) : "-");
   const rows = [["measure", String(r.reference), ka ? "kubectl attach -it (reference)" : "-", "through session API"]];
-  if (t) rows.push([`throughput ${Number((THROUGHPUT_BYTES / MB).toFixed(1))} MB`, `${t.reference.mbPerSec.toFixed(1)} MB/s`, ka?.throughput ? `${ka.throughput.mbPerSec.toFixed(1)} MB/s` : "-", `${t.sessionApi.mbPerSec.toFixed(1)} MB/s (${t.sessionApi.resyncs ?? 0} resyncs, server CPU ${t.sessionApi.serverCpuSeconds.toFixed(1)} s)`]);
+  const size = `${Number((THROUGHPUT_BYTES / MB).toFixed(1))} MB`;
+  if (t) rows.push([`throughput ${size}, 80-byte lines`, `${t.reference.mbPerSec.toFixed(1)} MB/s`, ka?.throughput ? `${ka.throughput.mbPerSec.toFixed(1)} MB/s` : "-", `${t.sessionApi.mbPerSec.toFixed(1)} MB/s (${t.sessionApi.resyncs ?? 0} resyncs, server CPU ${t.sessionApi.serverCpuSeconds.toFixed(1)} s)`]);
+  const y = r.throughputYes as typeof t;
+  if (y) rows.push([`throughput ${size}, 2-byte lines (yes)`, `${y.reference.mbPerSec.toFixed(1)} MB/s`, ka?.throughputYes ? `${ka.throughputYes.mbPerSec.toFixed(1)} MB/s` : "-", `${y.sessionApi.mbPerSec.toFixed(1)} MB/s (${y.sessionApi.resyncs ?? 0} resyncs, server CPU ${y.sessionApi.serverCpuSeconds.toFixed(1)} s)`]);
   const ts = r.throughputShell as { sessionApi: { mbPerSec: number; resyncs?: number; serverCpuSeconds: number } } | undefined;
-  if (ts) rows.push([`throughput ${Number((THROUGHPUT_BYTES / MB).toFixed(1))} MB, fresh shell (exec)`, "(same as above)", "-", `${ts.sessionApi.mbPerSec.toFixed(1)} MB/s (${ts.sessionApi.resyncs ?? 0} resyncs, server CPU ${ts.sessionApi.serverCpuSeconds.toFixed(1)} s)`]);
+  if (ts) rows.push([`throughput ${size}, 80-byte lines, fresh shell (exec)`, "(same as above)", "-", `${ts.sessionApi.mbPerSec.toFixed(1)} MB/s (${ts.sessionApi.resyncs ?? 0} resyncs, server CPU ${ts.sessionApi.serverCpuSeconds.toFixed(1)} s)`]);
   if (ei) rows.push(["echo p50 / p95, idle", ms(ei.reference), attachCell(ka?.echoIdle), split(ei.sessionApi)]);
   if (es) rows.push(["echo p50 / p95, streaming", ms(es.reference), attachCell(ka?.echoStreaming), split(es.sessionApi)]);
   const eh = r.echoShell as { idle: Echo & { beyondApi?: Echo }; streaming: Echo & { beyondApi?: Echo } } | undefined;

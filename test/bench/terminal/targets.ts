@@ -12,8 +12,10 @@ export interface Echo {
 /** The parts of a run's results the targets are judged on; any may be missing (BENCH_PARTS). */
 export interface RunFigures {
   throughput?: { reference: { mbPerSec: number }; sessionApi: { mbPerSec: number } };
+  /** The same with 2-byte lines (plain `yes`). */
+  throughputYes?: { reference: { mbPerSec: number }; sessionApi: { mbPerSec: number } };
   throughputShell?: { sessionApi: { mbPerSec: number } };
-  kubectlAttach?: { throughput?: { mbPerSec: number }; echoIdle?: Echo; echoStreaming?: Echo };
+  kubectlAttach?: { throughput?: { mbPerSec: number }; throughputYes?: { mbPerSec: number }; echoIdle?: Echo; echoStreaming?: Echo };
   echoIdle?: { reference: Echo; sessionApi: Echo };
   echoStreaming?: { reference: Echo; sessionApi: Echo };
   echoShell?: { idle: Echo; streaming: Echo };
@@ -46,6 +48,12 @@ export function judge(r: RunFigures, reference = "kubectl exec"): Verdict[] {
     if (attach) out.push({ target: "throughput, attach >= kubectl attach", measured: `${mbs(t.sessionApi.mbPerSec)} vs ${mbs(attach.mbPerSec)}`, met: t.sessionApi.mbPerSec >= attach.mbPerSec });
     const shell = r.throughputShell?.sessionApi;
     if (shell) out.push({ target: `throughput, exec shell >= ${reference}`, measured: `${mbs(shell.mbPerSec)} vs ${mbs(t.reference.mbPerSec)}`, met: shell.mbPerSec >= t.reference.mbPerSec });
+  }
+  const y = r.throughputYes;
+  if (y) {
+    out.push({ target: `throughput yes, attach >= ${reference}`, measured: `${mbs(y.sessionApi.mbPerSec)} vs ${mbs(y.reference.mbPerSec)}`, met: y.sessionApi.mbPerSec >= y.reference.mbPerSec });
+    const attach = r.kubectlAttach?.throughputYes;
+    if (attach) out.push({ target: "throughput yes, attach >= kubectl attach", measured: `${mbs(y.sessionApi.mbPerSec)} vs ${mbs(attach.mbPerSec)}`, met: y.sessionApi.mbPerSec >= attach.mbPerSec });
   }
   const echo = (target: string, ours: Echo | undefined, theirs: Echo | undefined): void => {
     if (!ours || !theirs) return;

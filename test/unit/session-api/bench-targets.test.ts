@@ -34,6 +34,11 @@ test("bench:terminal targets, judged from a run's figures", () => {
         "echo streaming, exec shell, p50 within 2 ms of kubectl exec": false,
       },
     },
+    {
+      name: "2-byte lines are judged on their own row, against both references",
+      run: { throughputYes: { reference: { mbPerSec: 11 }, sessionApi: { mbPerSec: 1.2 } }, kubectlAttach: { throughputYes: { mbPerSec: 1.1 } } },
+      want: { "throughput yes, attach >= kubectl exec": false, "throughput yes, attach >= kubectl attach": true },
+    },
     { name: "viewers: 1 s is the limit", run: { fanOut: { maxLagMs: 1000 } }, want: { "every viewer within 1000 ms of live": true } },
     { name: "viewers: past it", run: { fanOut: { maxLagMs: 1001 } }, want: { "every viewer within 1000 ms of live": false } },
     { name: "parts not run are not judged", run: {}, want: {} },

@@ -1,0 +1,136 @@
+// npm run bench:terminal-lines — why pods/attach carries terminal output slower than pods/exec on
+// this cluster. One plain pod (a tty bash as the container's own process); the same client code
+// (the session API's v5 upstream, kube-stream.ts) reads N bytes of output through pods/attach and
+// through pods/exec for several line shapes, and notes for each run the bytes the runtime wrote to
+// the container's log (/var/log/pods) and the CPU time containerd, the kubelet and the API server
+// spent. An attached container's output also goes to its CRI log, one record (timestamp, stream,
+// tag) per line; an exec'd process's output does not.
+// Flags (environment): BENCH_BYTES (20 MiB), BENCH_SHAPES (yes,80,200,4000).
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { loadavg } from "node:os";
+import { join } from "node:path";
+import { connect, createNamespace, deleteNamespace, SHELL_IMAGE } from "../../e2e/support/cluster.js";
+import { kubeStreamFactory } from "../../../session-api/terminal/kube-stream.js";
+import type { Upstream } from "../../../session-api/terminal/upstream.js";
+import { waitFor } from "../../support/wait.js";
+
+const MB = 1 << 20;
+const BYTES = Number(process.env.BENCH_BYTES ?? 20 * MB);
+const SHAPES = (process.env.BENCH_SHAPES ?? "yes,80,200,4000").split(",");
+
+/** The shell command printing BYTES of output in lines of the given shape. */
+function workload(shape: string): string {
+  if (shape === "yes") return `yes | head -c ${BYTES}`;
+  const length = Number(shape);
+  // `yes LINE` prints LINE and a newline: lines of `length` bytes in all.
+  return `yes ${"x".repeat(length - 1)} | head -c ${BYTES}`;
+}
+
+/** CPU seconds (user + system) of every process whose command line starts with `name`. */
+function cpuOf(name: string): number {
+  let total = 0;
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0] ?? "";
+      if (!cmd.endsWith(name)) continue;
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+      total += (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      // the process went away while we looked
+    }
+  }
+  return total;
+}
+
+const DAEMONS = ["containerd", "kubelet", "kube-apiserver"];
+const cpu = (): Record<string, number> => Object.fromEntries(DAEMONS.map((d) => [d, cpuOf(d)]));
+
+/** Bytes in the agent container's CRI log files (the current one and any rotated ones). */
+function logBytes(namespace: string, pod: string): number {
+  const dir = readdirSync("/var/log/pods").find((d) => d.startsWith(`${namespace}_${pod}_`));
+  if (!dir) return 0;
+  const container = join("/var/log/pods", dir, "agent");
+  return readdirSync(container).reduce((sum, f) => sum + statSync(join(container, f)).size, 0);
+}
+
+/** Resolves with the bytes seen once `marker` has gone by. */
+function until(upstream: Upstream, marker: string): Promise<number> {
+  return new Promise((resolve) => {
+    let bytes = 0;
+    let tail = "";
+    let done = false;
+    upstream.onData((chunk) => {
+      if (done) return;
+      bytes += chunk.length;
+      tail = (tail + chunk.toString("latin1")).slice(-4096);
+      if (tail.includes(marker)) {
+        done = true;
+        resolve(bytes);
+      }
+    });
+  });
+}
+
+let runs = 0;
+async function measure(upstream: Upstream, shape: string, namespace: string, pod: string): Promise<Record<string, unknown>> {
+  const n = ++runs;
+  // The marker is computed by the shell so the echoed command line does not match it.
+  const ready = until(upstream, `READY-${n + 1000}`);
+  upstream.write(`echo READY-$((${n}+1000))\r`);
+  await ready;
+  const logBefore = logBytes(namespace, pod);
+  const cpuBefore = cpu();
+  const done = until(upstream, `DONE-${n + 2000}`);
+  const start = process.hrtime.bigint();
+  upstream.write(`${workload(shape)}; echo DONE-$((${n}+2000))\r`);
+  const bytes = await done;
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const cpuAfter = cpu();
+  return {
+    shape: shape === "yes" ? "yes (2-byte lines)" : `${shape}-byte lines`,
+    mbPerSec: Number((bytes / MB / seconds).toFixed(2)),
+    seconds: Number(seconds.toFixed(2)),
+    logMB: Number(((logBytes(namespace, pod) - logBefore) / MB).toFixed(1)),
+    cpuSeconds: Object.fromEntries(DAEMONS.map((d) => [d, Number(((cpuAfter[d] ?? 0) - (cpuBefore[d] ?? 0)).toFixed(2))])),
+  };
+}
+
+async function main(): Promise<void> {
+  const cluster = connect();
+  const namespace = await createNamespace(cluster, "bench-lines");
+  const pod = "lines";
+  try {
+    await cluster.core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { name: pod },
+        spec: {
+          automountServiceAccountToken: false,
+          containers: [{ name: "agent", image: SHELL_IMAGE, imagePullPolicy: "IfNotPresent", command: ["bash", "--norc", "-i"], stdin: true, tty: true }],
+        },
+      },
+    });
+    await waitFor("the pod running", async () => ((await cluster.core.readNamespacedPod({ namespace, name: pod })).status?.phase === "Running" ? true : undefined), { timeoutMs: 120_000, intervalMs: 250 });
+    const results: Array<Record<string, unknown>> = [];
+    const loadBefore = loadavg();
+    for (const mode of ["attach", "exec"] as const) {
+      const upstream = await kubeStreamFactory(cluster.kc, { namespace, pod, container: "agent", mode, ...(mode === "exec" ? { command: ["bash", "--norc", "-i"] } : {}) })({ cols: 120, rows: 40 });
+      for (const shape of SHAPES) results.push({ path: `pods/${mode}`, ...(await measure(upstream, shape, namespace, pod)) });
+      upstream.close();
+    }
+    const loadAfter = loadavg();
+    process.stdout.write(`${JSON.stringify({ when: new Date().toISOString(), bytes: BYTES, loadBefore, loadAfter, results }, null, 2)}\n`);
+    process.stdout.write("| path | output | MB/s | CRI log written | CPU s: containerd / kubelet / apiserver |\n|---|---|---|---|---|\n");
+    for (const r of results) {
+      const c = r.cpuSeconds as Record<string, number>;
+      process.stdout.write(`| ${String(r.path)} | ${String(r.shape)} | ${String(r.mbPerSec)} | ${String(r.logMB)} MB | ${c.containerd} / ${c.kubelet} / ${c["kube-apiserver"]} |\n`);
+    }
+    process.stdout.write(`load average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, after ${loadAfter.map((l) => l.toFixed(2)).join(" ")}\n`);
+  } finally {
+    await deleteNamespace(cluster, namespace);
+  }
+}
+
+await main();
+// The kubeconfig's keep-alive sockets would hold the process open.
+process.exit(0);
