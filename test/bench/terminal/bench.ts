@@ -15,6 +15,8 @@ import { BENCH_TOKEN as TOKEN } from "./token.js";
 import { judge, type Echo, type RunFigures } from "./targets.js";
 const MB = 1 << 20;
 const THROUGHPUT_BYTES = Number(process.env.BENCH_BYTES ?? 50 * MB);
+// Smaller: through pods/attach, 2-byte lines run at about 0.5 MB/s (line-shape.ts).
+const YES_BYTES = Number(process.env.BENCH_YES_BYTES ?? 10 * MB);
 const ECHO_SAMPLES = Number(process.env.BENCH_ECHO_SAMPLES ?? 200);
 const VIEWERS = Number(process.env.BENCH_VIEWERS ?? 50);
 // For profiling one part: BENCH_PARTS=throughput (comma-separated: throughput, yes, shell, echo, fanout).
@@ -108,7 +110,7 @@ async function throughput(stream: Stream, shape: Shape = "lines80"): Promise<{ m
   const snapshotsBefore = stream.snapshots?.();
   const end = waitFor(stream, "THROUGHPUT-2-END");
   const start = process.hrtime.bigint();
-  stream.write(`${SHAPES[shape]} | head -c ${THROUGHPUT_BYTES}; echo THROUGHPUT-$((1+1))-END\r`);
+  stream.write(`${SHAPES[shape]} | head -c ${shape === "yes" ? YES_BYTES : THROUGHPUT_BYTES}; echo THROUGHPUT-$((1+1))-END\r`);
   const bytes = await end;
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const resyncs = snapshotsBefore === undefined ? undefined : (stream.snapshots?.() ?? 0) - snapshotsBefore;
@@ -344,6 +346,7 @@ async function main(): Promise<void> {
     loadAverage: loadavg(),
     cpus: cpus().length,
     throughputBytes: THROUGHPUT_BYTES,
+    yesBytes: YES_BYTES,
     echoSamples: ECHO_SAMPLES,
   };
   try {
@@ -416,7 +419,7 @@ function printTable(r: Record<string, unknown>): void {
   const size = `${Number((THROUGHPUT_BYTES / MB).toFixed(1))} MB`;
   if (t) rows.push([`throughput ${size}, 80-byte lines`, `${t.reference.mbPerSec.toFixed(1)} MB/s`, ka?.throughput ? `${ka.throughput.mbPerSec.toFixed(1)} MB/s` : "-", `${t.sessionApi.mbPerSec.toFixed(1)} MB/s (${t.sessionApi.resyncs ?? 0} resyncs, server CPU ${t.sessionApi.serverCpuSeconds.toFixed(1)} s)`]);
   const y = r.throughputYes as typeof t;
-  if (y) rows.push([`throughput ${size}, 2-byte lines (yes)`, `${y.reference.mbPerSec.toFixed(1)} MB/s`, ka?.throughputYes ? `${ka.throughputYes.mbPerSec.toFixed(1)} MB/s` : "-", `${y.sessionApi.mbPerSec.toFixed(1)} MB/s (${y.sessionApi.resyncs ?? 0} resyncs, server CPU ${y.sessionApi.serverCpuSeconds.toFixed(1)} s)`]);
+  if (y) rows.push([`throughput ${Number((YES_BYTES / MB).toFixed(1))} MB, 2-byte lines (yes)`, `${y.reference.mbPerSec.toFixed(1)} MB/s`, ka?.throughputYes ? `${ka.throughputYes.mbPerSec.toFixed(1)} MB/s` : "-", `${y.sessionApi.mbPerSec.toFixed(1)} MB/s (${y.sessionApi.resyncs ?? 0} resyncs, server CPU ${y.sessionApi.serverCpuSeconds.toFixed(1)} s)`]);
   const ts = r.throughputShell as { sessionApi: { mbPerSec: number; resyncs?: number; serverCpuSeconds: number } } | undefined;
   if (ts) rows.push([`throughput ${size}, 80-byte lines, fresh shell (exec)`, "(same as above)", "-", `${ts.sessionApi.mbPerSec.toFixed(1)} MB/s (${ts.sessionApi.resyncs ?? 0} resyncs, server CPU ${ts.sessionApi.serverCpuSeconds.toFixed(1)} s)`]);
   if (ei) rows.push(["echo p50 / p95, idle", ms(ei.reference), attachCell(ka?.echoIdle), split(ei.sessionApi)]);

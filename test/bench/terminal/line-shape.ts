@@ -1,14 +1,13 @@
 // npm run bench:terminal-lines — why pods/attach carries terminal output slower than pods/exec on
 // this cluster. One plain pod (a tty bash as the container's own process); the same client code
 // (the session API's v5 upstream, kube-stream.ts) reads N bytes of output through pods/attach and
-// through pods/exec for several line shapes, and notes for each run the bytes the runtime wrote to
-// the container's log (/var/log/pods) and the CPU time containerd, the kubelet and the API server
-// spent. An attached container's output also goes to its CRI log, one record (timestamp, stream,
+// through pods/exec for several line shapes, and notes for each run the bytes containerd wrote
+// (streams and container logs) and the CPU time containerd, the kubelet and the API server spent. An attached container's output also goes to its CRI log, one record (timestamp, stream,
 // tag) per line; an exec'd process's output does not.
 // Flags (environment): BENCH_BYTES (20 MiB), BENCH_SHAPES (yes,80,200,4000).
-import { readFileSync, readdirSync, statSync } from "node:fs";
-import { loadavg } from "node:os";
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { loadavg } from "node:os";
 import { connect, createNamespace, deleteNamespace, SHELL_IMAGE } from "../../e2e/support/cluster.js";
 import { kubeStreamFactory } from "../../../session-api/terminal/kube-stream.js";
 import type { Upstream } from "../../../session-api/terminal/upstream.js";
@@ -45,12 +44,22 @@ function cpuOf(name: string): number {
 const DAEMONS = ["containerd", "kubelet", "kube-apiserver"];
 const cpu = (): Record<string, number> => Object.fromEntries(DAEMONS.map((d) => [d, cpuOf(d)]));
 
-/** Bytes in the agent container's CRI log files (the current one and any rotated ones). */
-function logBytes(namespace: string, pod: string): number {
-  const dir = readdirSync("/var/log/pods").find((d) => d.startsWith(`${namespace}_${pod}_`));
-  if (!dir) return 0;
-  const container = join("/var/log/pods", dir, "agent");
-  return readdirSync(container).reduce((sum, f) => sum + statSync(join(container, f)).size, 0);
+/**
+ * Bytes containerd has written so far (every write: the streams it serves and the container logs
+ * it writes), from /proc/PID/io. The log files themselves are no measure: the kubelet rotates and
+ * compresses them while a flood runs.
+ */
+function containerdWritten(): number {
+  let total = 0;
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      if ((readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0] ?? "") !== "containerd") continue;
+      total += Number(/^wchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"))?.[1] ?? 0);
+    } catch {
+      // the process went away while we looked
+    }
+  }
+  return total;
 }
 
 /** Resolves with the bytes seen once `marker` has gone by. */
@@ -72,13 +81,13 @@ function until(upstream: Upstream, marker: string): Promise<number> {
 }
 
 let runs = 0;
-async function measure(upstream: Upstream, shape: string, namespace: string, pod: string): Promise<Record<string, unknown>> {
+async function measure(upstream: Upstream, shape: string): Promise<Record<string, unknown>> {
   const n = ++runs;
   // The marker is computed by the shell so the echoed command line does not match it.
   const ready = until(upstream, `READY-${n + 1000}`);
   upstream.write(`echo READY-$((${n}+1000))\r`);
   await ready;
-  const logBefore = logBytes(namespace, pod);
+  const writtenBefore = containerdWritten();
   const cpuBefore = cpu();
   const done = until(upstream, `DONE-${n + 2000}`);
   const start = process.hrtime.bigint();
@@ -90,7 +99,7 @@ async function measure(upstream: Upstream, shape: string, namespace: string, pod
     shape: shape === "yes" ? "yes (2-byte lines)" : `${shape}-byte lines`,
     mbPerSec: Number((bytes / MB / seconds).toFixed(2)),
     seconds: Number(seconds.toFixed(2)),
-    logMB: Number(((logBytes(namespace, pod) - logBefore) / MB).toFixed(1)),
+    containerdWroteMB: Number(((containerdWritten() - writtenBefore) / MB).toFixed(1)),
     cpuSeconds: Object.fromEntries(DAEMONS.map((d) => [d, Number(((cpuAfter[d] ?? 0) - (cpuBefore[d] ?? 0)).toFixed(2))])),
   };
 }
@@ -115,15 +124,20 @@ async function main(): Promise<void> {
     const loadBefore = loadavg();
     for (const mode of ["attach", "exec"] as const) {
       const upstream = await kubeStreamFactory(cluster.kc, { namespace, pod, container: "agent", mode, ...(mode === "exec" ? { command: ["bash", "--norc", "-i"] } : {}) })({ cols: 120, rows: 40 });
-      for (const shape of SHAPES) results.push({ path: `pods/${mode}`, ...(await measure(upstream, shape, namespace, pod)) });
+      for (const shape of SHAPES) results.push({ path: `pods/${mode}`, ...(await measure(upstream, shape)) });
       upstream.close();
     }
     const loadAfter = loadavg();
-    process.stdout.write(`${JSON.stringify({ when: new Date().toISOString(), bytes: BYTES, loadBefore, loadAfter, results }, null, 2)}\n`);
-    process.stdout.write("| path | output | MB/s | CRI log written | CPU s: containerd / kubelet / apiserver |\n|---|---|---|---|---|\n");
+    const when = new Date().toISOString();
+    const dir = join(import.meta.dirname, "results");
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `lines-${when.replace(/[:.]/g, "-")}.json`);
+    writeFileSync(file, `${JSON.stringify({ when, bytes: BYTES, loadBefore, loadAfter, results }, null, 2)}\n`);
+    process.stdout.write(`results: ${file}\n`);
+    process.stdout.write(`| path | ${(BYTES / MB).toFixed(0)} MB of output as | MB/s | containerd wrote (streams + logs) | CPU s: containerd / kubelet / apiserver |\n|---|---|---|---|---|\n`);
     for (const r of results) {
       const c = r.cpuSeconds as Record<string, number>;
-      process.stdout.write(`| ${String(r.path)} | ${String(r.shape)} | ${String(r.mbPerSec)} | ${String(r.logMB)} MB | ${c.containerd} / ${c.kubelet} / ${c["kube-apiserver"]} |\n`);
+      process.stdout.write(`| ${String(r.path)} | ${String(r.shape)} | ${String(r.mbPerSec)} | ${String(r.containerdWroteMB)} MB | ${c.containerd} / ${c.kubelet} / ${c["kube-apiserver"]} |\n`);
     }
     process.stdout.write(`load average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, after ${loadAfter.map((l) => l.toFixed(2)).join(" ")}\n`);
   } finally {
