@@ -104,6 +104,52 @@ async function measure(upstream: Upstream, shape: string): Promise<Record<string
   };
 }
 
+const ECHO_SAMPLES = Number(process.env.BENCH_ECHO_SAMPLES ?? 100);
+
+/**
+ * Keystroke → echo round trips with `cat` in the foreground while a shell loop floods the
+ * terminal with 50-byte lines (bench.ts's streaming echo), on one upstream with no hub or viewer:
+ * what the runtime path alone adds, attach against exec.
+ */
+async function echoWhileStreaming(upstream: Upstream): Promise<Record<string, unknown>> {
+  const n = ++runs;
+  const ready = until(upstream, `READY-${n + 1000}`);
+  upstream.write(`echo READY-$((${n}+1000))\r`);
+  await ready;
+  upstream.write(`while :; do echo ${"a".repeat(48)}; done &\r`);
+  upstream.write("cat\r");
+  const samples: number[] = [];
+  let pending: { char: string; start: bigint; resolve: () => void } | undefined;
+  upstream.onData((chunk) => {
+    if (pending && chunk.includes(pending.char)) {
+      const { resolve } = pending;
+      samples.push(Number(process.hrtime.bigint() - pending.start) / 1e6);
+      pending = undefined;
+      resolve();
+    }
+  });
+  const letters = "bcdefghijklmnopqrstuvwxyz";
+  // Let the flood fill the pipes first.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  samples.length = 0;
+  for (let i = 0; i < ECHO_SAMPLES; i++) {
+    const char = letters[i % letters.length] ?? "b";
+    await new Promise<void>((resolve) => {
+      pending = { char, start: process.hrtime.bigint(), resolve };
+      upstream.write(char);
+    });
+    if (i % 40 === 39) upstream.write("\x15");
+  }
+  upstream.write("\x03");
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const done = until(upstream, `DONE-${n + 2000}`);
+  upstream.write(`kill %1; echo DONE-$((${n}+2000))\r`);
+  await done;
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (p: number): number => Number((sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN).toFixed(2));
+  return { echoP50Ms: at(50), echoP95Ms: at(95), samples: samples.length };
+}
+
 async function main(): Promise<void> {
   const cluster = connect();
   const namespace = await createNamespace(cluster, "bench-lines");
@@ -121,10 +167,12 @@ async function main(): Promise<void> {
     });
     await waitFor("the pod running", async () => ((await cluster.core.readNamespacedPod({ namespace, name: pod })).status?.phase === "Running" ? true : undefined), { timeoutMs: 120_000, intervalMs: 250 });
     const results: Array<Record<string, unknown>> = [];
+    const echoes: Array<Record<string, unknown>> = [];
     const loadBefore = loadavg();
     for (const mode of ["attach", "exec"] as const) {
       const upstream = await kubeStreamFactory(cluster.kc, { namespace, pod, container: "agent", mode, ...(mode === "exec" ? { command: ["bash", "--norc", "-i"] } : {}) })({ cols: 120, rows: 40 });
       for (const shape of SHAPES) results.push({ path: `pods/${mode}`, ...(await measure(upstream, shape)) });
+      echoes.push({ path: `pods/${mode}`, ...(await echoWhileStreaming(upstream)) });
       upstream.close();
     }
     const loadAfter = loadavg();
@@ -132,13 +180,14 @@ async function main(): Promise<void> {
     const dir = join(import.meta.dirname, "results");
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `lines-${when.replace(/[:.]/g, "-")}.json`);
-    writeFileSync(file, `${JSON.stringify({ when, bytes: BYTES, loadBefore, loadAfter, results }, null, 2)}\n`);
+    writeFileSync(file, `${JSON.stringify({ when, bytes: BYTES, loadBefore, loadAfter, results, echoWhileStreaming: echoes }, null, 2)}\n`);
     process.stdout.write(`results: ${file}\n`);
     process.stdout.write(`| path | ${(BYTES / MB).toFixed(0)} MB of output as | MB/s | containerd wrote (streams + logs) | CPU s: containerd / kubelet / apiserver |\n|---|---|---|---|---|\n`);
     for (const r of results) {
       const c = r.cpuSeconds as Record<string, number>;
       process.stdout.write(`| ${String(r.path)} | ${String(r.shape)} | ${String(r.mbPerSec)} | ${String(r.containerdWroteMB)} MB | ${c.containerd} / ${c.kubelet} / ${c["kube-apiserver"]} |\n`);
     }
+    for (const e of echoes) process.stdout.write(`echo while a loop floods, ${String(e.path)}: p50 ${String(e.echoP50Ms)} ms, p95 ${String(e.echoP95Ms)} ms (${String(e.samples)} samples)\n`);
     process.stdout.write(`load average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, after ${loadAfter.map((l) => l.toFixed(2)).join(" ")}\n`);
   } finally {
     await deleteNamespace(cluster, namespace);
