@@ -349,7 +349,7 @@ export class SessionTerminal {
 
   private fromViewer(viewer: Viewer, data: RawData, isBinary: boolean): void {
     if (viewer.role !== "rw") return;
-    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
     if (isBinary) {
       this.upstream?.write(bytes);
       this.activity();
