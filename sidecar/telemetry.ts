@@ -2,14 +2,77 @@
 // hosts and paths only, and pino's redaction drops any field that could hold a header value.
 import pino, { type Logger } from "pino";
 import { createRequire } from "node:module";
+import { hostname } from "node:os";
 import type { Registry } from "prom-client";
+
+const NAME = "agentbox-sidecar";
+
+/** Writes one finished audit line to the logger's destination, bypassing pino. */
+type AuditWriter = (record: AuditRecord, message: string) => void;
+
+const auditWriters = new WeakMap<Logger, AuditWriter>();
 
 export function createLogger(destination?: pino.DestinationStream): Logger {
   const options: pino.LoggerOptions = {
-    name: "agentbox-sidecar",
+    name: NAME,
     redact: { paths: ["secret", "*.secret", "headers", "*.headers", "value", "*.value"], remove: true },
   };
-  return destination === undefined ? pino(options) : pino(options, destination);
+  if (destination === undefined) return pino(options);
+  const logger = pino(options, destination);
+  auditWriters.set(logger, auditWriter(logger, destination));
+  return logger;
+}
+
+/**
+ * Audit records are written as pino would write them (same keys, same order), but without
+ * pino's per-call redaction and serialisation, which cost ~8 % of the sidecar's CPU at
+ * concurrency 32 in bench:sidecar. Safe because an audit record's fields are fixed and none of
+ * them can hold a header or a value (the redaction above removes none of them either).
+ */
+function auditWriter(logger: Logger, destination: pino.DestinationStream): AuditWriter {
+  const fixed = `,"pid":${process.pid},"hostname":${JSON.stringify(hostname())},"name":"${NAME}","audit":`;
+  return (record, message) => {
+    if (!logger.isLevelEnabled("info")) return;
+    destination.write(`{"level":30,"time":${Date.now()}${fixed}${JSON.stringify(record)},"msg":${JSON.stringify(message)}}\n`);
+  };
+}
+
+/**
+ * A log destination that collects the lines of one event-loop turn and hands them to `target`
+ * in one write when the turn ends: one system call (and, in a pod, one wake-up of the container
+ * runtime's log reader) per turn instead of one per audit record. Lines still pending when the
+ * process exits are written synchronously then, so an orderly exit or a crash loses none.
+ */
+export class TurnBatchedDestination {
+  private pending: string[] = [];
+  private scheduled = false;
+  private readonly flushNow = (): void => {
+    this.scheduled = false;
+    this.flush();
+  };
+
+  constructor(private readonly target: { write(text: string): unknown }) {
+    process.once("exit", () => this.flush());
+  }
+
+  write(line: string): boolean {
+    this.pending.push(line);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flushNow);
+    }
+    return true;
+  }
+
+  /** Writes every pending line now (pino's logger.flush passes a callback). */
+  flush(callback?: (error?: Error) => void): void {
+    if (this.pending.length > 0) {
+      const text = this.pending.length === 1 ? (this.pending[0] ?? "") : this.pending.join("");
+      this.pending = [];
+      this.target.write(text);
+    }
+    callback?.();
+  }
 }
 
 export interface AuditRecord {
@@ -26,7 +89,10 @@ export interface AuditRecord {
 }
 
 export function audit(logger: Logger, record: AuditRecord): void {
-  logger.info({ audit: record }, record.event === "refused" ? "request refused" : "credentialed request");
+  const message = record.event === "refused" ? "request refused" : "credentialed request";
+  const writer = auditWriters.get(logger);
+  if (writer === undefined) logger.info({ audit: record }, message);
+  else writer(record, message);
 }
 
 /** A counter (or, with dec, a gauge) by label values, cheap enough for the per-request path. */

@@ -1,6 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { LabelledMetric, SecondsHistogram, SidecarMetrics } from "../../../sidecar/telemetry.js";
+import { spawnSync } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { audit, createLogger, LabelledMetric, SecondsHistogram, SidecarMetrics, TurnBatchedDestination, type AuditRecord } from "../../../sidecar/telemetry.js";
 
 test("a labelled counter renders one sample per label set, in the Prometheus text format", () => {
   const counter = new LabelledMetric("t_total", "Test.", "counter", ["mode", "status"] as const);
@@ -41,4 +45,54 @@ test("metrics registered in the prom-client registry (Vault's) are appended to t
   const text = await metrics.render();
   assert.match(text, /agentbox_sidecar_credential_swaps_total\{credential="github"\} 1\n/);
   assert.match(text, /extra_metric 3/);
+});
+
+test("an audit record is written as pino writes it: same keys in the same order, no redaction needed", () => {
+  const lines: string[] = [];
+  const destination = { write: (line: string): void => void lines.push(line) };
+  const logger = createLogger(destination);
+  const record: AuditRecord = { event: "refused", credentials: ["github"], host: "x.test", method: "GET", path: "/a\"b", status: 403, bytesIn: 1, bytesOut: 0, durationMs: 0.5, reason: "stub of \"github\" towards x.test" };
+  audit(logger, record);
+  logger.info({ audit: record }, "request refused");
+  assert.equal(lines.length, 2);
+  const [ours, pinos] = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+  assert.ok(ours !== undefined && pinos !== undefined);
+  assert.deepEqual(Object.keys(ours), Object.keys(pinos));
+  assert.deepEqual({ ...ours, time: 0 }, { ...pinos, time: 0 });
+  assert.ok(lines[0]?.endsWith("}\n"));
+  logger.level = "warn";
+  audit(logger, record);
+  assert.equal(lines.length, 2, "a logger above info writes no audit record");
+});
+
+test("a turn-batched destination hands one event-loop turn's lines to its target in one write", async () => {
+  const writes: string[] = [];
+  const batched = new TurnBatchedDestination({ write: (text: string) => writes.push(text) });
+  batched.write("a\n");
+  batched.write("b\n");
+  assert.deepEqual(writes, [], "nothing is written before the turn ends");
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(writes, ["a\nb\n"]);
+  batched.write("c\n");
+  let flushed = false;
+  batched.flush(() => (flushed = true));
+  assert.deepEqual(writes, ["a\nb\n", "c\n"]);
+  assert.ok(flushed);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(writes.length, 2, "a flushed turn writes nothing more");
+});
+
+test("lines still pending when the process dies of an uncaught exception are written", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "batched-"));
+  const file = join(dir, "log");
+  const telemetry = new URL("../../../sidecar/telemetry.ts", import.meta.url).href;
+  const script = `import pino from "pino"; import { createLogger, audit, TurnBatchedDestination } from ${JSON.stringify(telemetry)};
+const logger = createLogger(new TurnBatchedDestination(pino.destination({ dest: ${JSON.stringify(file)}, sync: true })));
+audit(logger, { event: "request", credentials: ["c"], host: "h", method: "GET", path: "/", status: 200, bytesIn: 0, bytesOut: 0, durationMs: 1 });
+throw new Error("boom");`;
+  const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", cwd: process.cwd() });
+  assert.notEqual(child.status, 0);
+  const text = await readFile(file, "utf8");
+  assert.match(text, /"audit":\{"event":"request","credentials":\["c"\]/);
+  await rm(dir, { recursive: true, force: true });
 });

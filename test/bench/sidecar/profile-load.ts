@@ -1,0 +1,193 @@
+// A steady load on the sidecar for profiling and syscall counts, not a bench (no reference
+// targets, no figures to quote): the bundled sidecar with the pod's flags, the bench's upstream
+// and the bench's request, at one concurrency, for a number of requests.
+//   node --import tsx test/bench/sidecar/profile-load.ts [--proxy sidecar|squid] [--concurrency 1] [--requests 5000] [--pause-ms 0]
+// PROFILE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p" adds node flags to the sidecar. The
+// proxy's pid is printed before the load starts; `--pause-ms` leaves time to attach `strace -c`.
+// Run it under `flock /tmp/agentbox-bench.lock` like any bench.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { connect as netConnect, createServer } from "node:net";
+import { loadavg } from "node:os";
+import { join, resolve } from "node:path";
+import { connect as tlsConnect, type TLSSocket } from "node:tls";
+import { parseArgs } from "node:util";
+import { CertificateAuthority } from "../../../sidecar/ca.js";
+import { bundle } from "../bundle.js";
+
+const repo = resolve(import.meta.dirname, "../../..");
+const SECRET = "sk-ant-api03-" + "BENCHrealREALrealREALrealREALrealREALreal0";
+const STUB = "sk-ant-api03-" + "BENCHstubSTUBstubSTUBstubSTUBstubSTUBstub1";
+const POD_NODE_FLAGS = ["--max-semi-space-size=1", "--max-old-space-size=160"];
+const { values: args } = parseArgs({
+  options: {
+    proxy: { type: "string", default: "sidecar" },
+    concurrency: { type: "string", default: "1" },
+    requests: { type: "string", default: "5000" },
+    "pause-ms": { type: "string", default: "0" },
+  },
+});
+const children: ChildProcess[] = [];
+
+async function startChild(command: string, argv: string[], ready: { line: true } | { port: number }): Promise<{ child: ChildProcess; line?: string }> {
+  const child = spawn(command, argv, { stdio: ["ignore", "pipe", "inherit"], cwd: repo });
+  children.push(child);
+  if ("line" in ready) {
+    let buffered = "";
+    for await (const chunk of child.stdout ?? []) {
+      buffered += String(chunk);
+      const end = buffered.indexOf("\n");
+      if (end >= 0) return { child, line: buffered.slice(0, end) };
+    }
+    throw new Error(`${command} exited before printing its ports`);
+  }
+  child.stdout?.resume();
+  const deadline = Date.now() + 30_000;
+  while (!(await canConnect(ready.port))) {
+    if (Date.now() > deadline) throw new Error(`${command} did not open port ${ready.port}`);
+    await new Promise((wake) => setTimeout(wake, 100));
+  }
+  return { child };
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = netConnect({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      done(true);
+    });
+    socket.once("error", () => done(false));
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as { port: number };
+  server.close();
+  return port;
+}
+
+async function viaProxy(proxyPort: number, target: string, ca: string): Promise<TLSSocket> {
+  const socket = netConnect({ host: "127.0.0.1", port: proxyPort, noDelay: true });
+  await once(socket, "connect");
+  socket.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`);
+  let head: Buffer = Buffer.alloc(0);
+  while (!head.includes("\r\n\r\n")) head = Buffer.concat([head, ((await once(socket, "data")) as [Buffer])[0]]);
+  socket.pause();
+  const tls = tlsConnect({ socket, servername: "localhost", ca });
+  await once(tls, "secureConnect");
+  tls.setNoDelay(true);
+  return tls;
+}
+
+/** Sends `count` requests one after another on `socket`, each waiting for its whole response. */
+async function requests(socket: TLSSocket, count: number): Promise<void> {
+  let buffer: Buffer = Buffer.alloc(0);
+  let wake: (() => void) | undefined;
+  socket.on("data", (data: Buffer) => {
+    buffer = buffer.length === 0 ? data : Buffer.concat([buffer, data]);
+    wake?.();
+  });
+  for (let index = 0; index < count; index++) {
+    socket.write(`GET /bench HTTP/1.1\r\nHost: localhost\r\nx-api-key: ${STUB}\r\naccept: application/json\r\n\r\n`);
+    for (;;) {
+      const end = buffer.indexOf("\r\n\r\n");
+      const length = end < 0 ? undefined : /content-length: *([0-9]+)/i.exec(buffer.toString("latin1", 0, end))?.[1];
+      const total = end < 0 ? -1 : length === undefined ? buffer.indexOf("\r\n0\r\n\r\n", end) + 7 : end + 4 + Number(length);
+      if (end >= 0 && total >= 7 && buffer.length >= total) {
+        if (buffer.toString("latin1", 9, 12) !== "200") throw new Error(`status ${buffer.toString("latin1", 0, 12)}`);
+        buffer = buffer.subarray(total);
+        break;
+      }
+      await new Promise<void>((done) => (wake = done));
+    }
+  }
+}
+
+/** utime + stime of a process, in ms (clock ticks of 10 ms). */
+function cpuMs(pid: number | undefined): number {
+  const fields = readFileSync(`/proc/${String(pid)}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+async function startSquid(dir: string, upstreamCa: string): Promise<{ port: number; pid: number | undefined; ca: string }> {
+  const port = await freePort();
+  const squidDir = join(dir, "squid");
+  mkdirSync(squidDir, { recursive: true });
+  const run = (command: string, argv: string[]): void => {
+    if (spawnSync(command, argv).status !== 0) throw new Error(`${command} failed`);
+  };
+  run("openssl", ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-x509", "-days", "2", "-subj", "/CN=squid profile CA",
+    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-keyout", join(squidDir, "ca.key"), "-out", join(squidDir, "ca.crt")]);
+  run("/usr/lib/squid/security_file_certgen", ["-c", "-s", join(squidDir, "ssl_db"), "-M", "16MB"]);
+  run("chown", ["-R", "proxy:proxy", squidDir]);
+  writeFileSync(join(squidDir, "squid.conf"), [
+    `http_port 127.0.0.1:${port} ssl-bump generate-host-certificates=on dynamic_cert_mem_cache_size=16MB tls-cert=${join(squidDir, "ca.crt")} tls-key=${join(squidDir, "ca.key")}`,
+    `sslcrtd_program /usr/lib/squid/security_file_certgen -s ${join(squidDir, "ssl_db")} -M 16MB`,
+    "sslcrtd_children 4 startup=1 idle=1", "ssl_bump bump all", `tls_outgoing_options cafile=${upstreamCa}`,
+    "request_header_access X-Api-Key deny all", `request_header_replace X-Api-Key ${SECRET}`,
+    "http_access allow localhost", "http_access deny all", "cache deny all", "access_log none",
+    `cache_log ${join(squidDir, "cache.log")}`, `pid_filename ${join(squidDir, "squid.pid")}`, `coredump_dir ${squidDir}`,
+    "cache_effective_user proxy", "shutdown_lifetime 0 seconds", "",
+  ].join("\n"));
+  const { child } = await startChild("/usr/sbin/squid", ["-N", "-f", join(squidDir, "squid.conf")], { port });
+  return { port, pid: child.pid, ca: readFileSync(join(squidDir, "ca.crt"), "utf8") };
+}
+
+async function main(): Promise<void> {
+  const dir = join(repo, ".bench/sidecar-profile", `run-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  const upstreamCa = await CertificateAuthority.create();
+  const leaf = await upstreamCa.mintLeaf("localhost");
+  writeFileSync(join(dir, "upstream.crt"), leaf.certificatePem);
+  writeFileSync(join(dir, "upstream.key"), leaf.keyPem);
+  writeFileSync(join(dir, "upstream-ca.crt"), upstreamCa.certificatePem);
+  writeFileSync(join(dir, "secret"), SECRET);
+  const upstream = await startChild(process.execPath, ["--import", "tsx", join(repo, "test/bench/sidecar/upstream.ts"), join(dir, "upstream.crt"), join(dir, "upstream.key")], { line: true });
+  const target = `localhost:${(JSON.parse(upstream.line ?? "{}") as { port: number }).port}`;
+  let proxy: { port: number; pid: number | undefined; ca: string };
+  if (args.proxy === "squid") {
+    proxy = await startSquid(dir, join(dir, "upstream-ca.crt"));
+  } else {
+    mkdirSync(join(dir, "ca"), { recursive: true });
+    writeFileSync(join(dir, "sidecar.json"), JSON.stringify({
+      egress: { allow: [], allowPrivate: ["127.0.0.0/8"] },
+      credentials: [{ name: "bench", stub: STUB, hosts: ["localhost"], inject: { headers: ["x-api-key"] }, source: { file: { path: join(dir, "secret") } } }],
+      caDir: join(dir, "ca"),
+      upstreamCaFile: join(dir, "upstream-ca.crt"),
+    }));
+    const script = join(dir, "sidecar-process.mjs");
+    bundle(join(repo, "test/bench/sidecar/sidecar-process.ts"), script);
+    const extra = (process.env.PROFILE_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "");
+    const sidecar = await startChild(process.execPath, [...POD_NODE_FLAGS, ...extra, script, join(dir, "sidecar.json")], { line: true });
+    proxy = { port: (JSON.parse(sidecar.line ?? "{}") as { explicit: number }).explicit, pid: sidecar.child.pid, ca: readFileSync(join(dir, "ca", "ca.crt"), "utf8") };
+  }
+  const concurrency = Number(args.concurrency);
+  const total = Number(args.requests);
+  const sockets = await Promise.all(Array.from({ length: concurrency }, () => viaProxy(proxy.port, target, proxy.ca)));
+  await Promise.all(sockets.map((socket) => requests(socket, 20)));
+  console.log(JSON.stringify({ proxyPid: proxy.pid }));
+  await new Promise((wake) => setTimeout(wake, Number(args["pause-ms"])));
+  const cpuBefore = cpuMs(proxy.pid);
+  const started = performance.now();
+  await Promise.all(sockets.map((socket) => requests(socket, Math.ceil(total / concurrency))));
+  const seconds = (performance.now() - started) / 1000;
+  const cpuPerRequest = Math.round(((cpuMs(proxy.pid) - cpuBefore) / total) * 1000) / 1000;
+  console.log(JSON.stringify({ proxy: args.proxy, concurrency, requests: total, seconds: Math.round(seconds * 1000) / 1000, rps: Math.round(total / seconds), cpuMsPerRequest: cpuPerRequest, load: loadavg()[0] }));
+  for (const socket of sockets) socket.destroy();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+try {
+  await main();
+} finally {
+  for (const child of children) {
+    if (child.exitCode === null) {
+      child.kill("SIGTERM");
+      await once(child, "exit");
+    }
+  }
+}
