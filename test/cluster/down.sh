@@ -40,5 +40,6 @@ for family in iptables ip6tables; do
   fi
 done
 
+rmdir /sys/fs/cgroup/cpu/agentbox-control-plane /sys/fs/cgroup/agentbox-control-plane 2>/dev/null || true
 rm -rf "$STATE/etcd" "$KUBELET_ROOT" "$CNI_DATA_DIR" "$CONTAINERD_STATE" "$RUN/pids"
 step "cluster down"

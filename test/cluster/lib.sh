@@ -115,3 +115,30 @@ stop_components() {
   done
   for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
 }
+
+# On a real cluster the control plane has machines of its own; here it shares two cores with
+# every pod the node starts, and a burst of pod starts (100 sessions at once) starved the API
+# server for seconds. The control plane's processes go into a CPU cgroup weighted above the
+# kubelet's `kubepods` (2048 shares for 2 cores), so API calls keep flowing while pods start, as
+# they would with the control plane elsewhere. Idempotent; a warning, never a failure, where the
+# cgroup cannot be made.
+CONTROL_PLANE=(etcd kube-apiserver kube-controller-manager kube-scheduler coredns)
+CONTROL_PLANE_CPU_SHARES=8192
+prioritise_control_plane() {
+  local dir file value name
+  if [ -d /sys/fs/cgroup/cpu ] && [ ! -e /sys/fs/cgroup/cgroup.controllers ]; then
+    dir=/sys/fs/cgroup/cpu/agentbox-control-plane file=cpu.shares value=$CONTROL_PLANE_CPU_SHARES
+  else
+    # cgroup v2: weight 1..10000, 100 is the default (kubepods gets one per its CPUs' shares).
+    dir=/sys/fs/cgroup/agentbox-control-plane file=cpu.weight value=$(( CONTROL_PLANE_CPU_SHARES * 100 / 1024 ))
+    grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || echo +cpu >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || true
+  fi
+  if ! { mkdir -p "$dir" && echo "$value" >"$dir/$file"; } 2>/dev/null; then
+    step "warning: could not weight the control plane's CPU cgroup $dir: API calls may stall while many pods start"
+    return 0
+  fi
+  for name in "${CONTROL_PLANE[@]}"; do
+    running "$name" && { echo "$(cat "$(pidfile "$name")")" >"$dir/cgroup.procs"; } 2>/dev/null || true
+  done
+  step "control plane in $dir ($file $value)"
+}

@@ -107,4 +107,5 @@ start kube-proxy "$K8S_BIN/kube-proxy" --config="$STATE/kube-proxy.yaml"
 wait_for "node $NODE_NAME Ready" 120 \
   $KUBECTL wait --for=condition=Ready "node/$NODE_NAME" --timeout=2s
 wait_for "default service account" 60 $KUBECTL -n default get serviceaccount default
+prioritise_control_plane
 step "cluster up: export KUBECONFIG=$KUBECONFIG_PATH"
