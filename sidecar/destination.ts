@@ -11,8 +11,29 @@ export interface Authority {
   port: number | undefined;
 }
 
-/** Parses "host", "host:port" or "[v6]:port"; undefined when malformed. */
-export function parseAuthority(raw: string): Authority | undefined {
+/** Longest authority worth remembering: a DNS name (253) with a port. */
+const MEMO_MAX_LENGTH = 300;
+const MEMO_ENTRIES = 256;
+const memo = new Map<string, Readonly<Authority> | null>();
+
+/**
+ * Parses "host", "host:port" or "[v6]:port"; undefined when malformed. Results are remembered
+ * (a bounded map, emptied when full): every request names its destination two or three times
+ * (CONNECT target, SNI, Host), always the same few names, and the IP-literal and label checks
+ * were a few per cent of the sidecar's CPU per keep-alive request. The result is frozen.
+ */
+export function parseAuthority(raw: string): Readonly<Authority> | undefined {
+  const known = memo.get(raw);
+  if (known !== undefined) return known ?? undefined;
+  const parsed = parseAuthorityOnce(raw);
+  if (raw.length <= MEMO_MAX_LENGTH) {
+    if (memo.size >= MEMO_ENTRIES) memo.clear();
+    memo.set(raw, parsed === undefined ? null : Object.freeze(parsed));
+  }
+  return parsed;
+}
+
+function parseAuthorityOnce(raw: string): Authority | undefined {
   let hostPart: string;
   let portPart: string | undefined;
   if (raw.startsWith("[")) {
@@ -57,7 +78,7 @@ export interface Destination {
  * At least one of connect/host/absolute must be present; SNI alone names no port.
  */
 export function verifyDestination(claims: DestinationClaims): Destination {
-  const named: Array<[string, Authority]> = [];
+  const named: Array<[string, Readonly<Authority>]> = [];
   for (const [label, raw] of [
     ["CONNECT target", claims.connect],
     ["absolute-form URL", claims.absolute],

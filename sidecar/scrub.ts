@@ -72,19 +72,38 @@ function jsonEscapeAll(value: string): string {
   return value.replace(/[^A-Za-z0-9]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
-const patternStrings = new WeakMap<readonly Replacement[], ReadonlyArray<readonly [string, string]>>();
+/** A pattern set as latin1 strings, searched as strings (see searchable). */
+interface Searchable {
+  /** [from, to] of each replacement as latin1 strings, in the replacements' order. */
+  readonly patterns: ReadonlyArray<readonly [string, string]>;
+  readonly minLength: number;
+}
+
+const searchables = new WeakMap<readonly Replacement[], Searchable>();
 
 /**
- * Replaces every pattern in a latin1 string (a header value). Checks with string search first,
- * so the common value that holds no pattern costs no Buffer at all.
+ * Patterns are searched in latin1 strings rather than Buffers: one byte is one character, so
+ * offsets are the same, and a string search costs no trip into native code. Buffer.indexOf per
+ * pattern (three times per small response, seven patterns a credential) was ~19 µs of a
+ * keep-alive response's relay; the string search is ~1 µs.
+ */
+function searchable(replacements: readonly Replacement[]): Searchable {
+  let found = searchables.get(replacements);
+  if (found === undefined) {
+    const patterns = replacements.map(([from, to]) => [from.toString("latin1"), to.toString("latin1")] as const);
+    found = { patterns, minLength: Math.min(...patterns.map(([from]) => from.length)) };
+    searchables.set(replacements, found);
+  }
+  return found;
+}
+
+/**
+ * Replaces every pattern in a latin1 string (a header value). A value shorter than every
+ * pattern, or holding none, is returned as is.
  */
 export function replaceAllInString(value: string, replacements: readonly Replacement[]): string {
-  let patterns = patternStrings.get(replacements);
-  if (patterns === undefined) {
-    patterns = replacements.map(([from, to]) => [from.toString("latin1"), to.toString("latin1")] as const);
-    patternStrings.set(replacements, patterns);
-  }
-  if (!patterns.some(([from]) => value.includes(from))) return value;
+  const { patterns, minLength } = searchable(replacements);
+  if (value.length < minLength || !patterns.some(([from]) => value.includes(from))) return value;
   return replaceAll(Buffer.from(value, "latin1"), replacements).toString("latin1");
 }
 
@@ -99,53 +118,57 @@ export function replaceAll(input: Buffer, replacements: readonly Replacement[]):
  * returns that tail unreplaced.
  */
 function replaceUpTo(input: Buffer, replacements: readonly Replacement[], holdTail: boolean): { out: Buffer; held: Buffer } {
+  if (input.length === 0) return { out: input, held: EMPTY };
+  const { patterns } = searchable(replacements);
+  const text = input.toString("latin1");
   const parts: Buffer[] = [];
   let position = 0;
   for (;;) {
-    const hold = holdTail ? pendingStart(input, position, replacements) : input.length;
-    const [index, chosen] = earliestMatch(input, position, replacements);
-    if (chosen === undefined || index >= hold) {
+    const hold = holdTail ? pendingStart(text, position, patterns) : text.length;
+    const [index, chosen] = earliestMatch(text, position, patterns);
+    if (chosen < 0 || index >= hold) {
       const held = hold === input.length ? EMPTY : Buffer.from(input.subarray(hold));
       // No match at all: pass the input on without copying it.
       if (parts.length === 0) return { out: hold === input.length ? input : input.subarray(0, hold), held };
       parts.push(input.subarray(position, hold));
       return { out: Buffer.concat(parts), held };
     }
-    parts.push(input.subarray(position, index), chosen[1]);
-    position = index + chosen[0].length;
+    const replacement = replacements[chosen];
+    if (replacement === undefined) throw new Error("scrub: pattern index out of range");
+    parts.push(input.subarray(position, index), replacement[1]);
+    position = index + replacement[0].length;
   }
 }
 
-function earliestMatch(input: Buffer, from: number, replacements: readonly Replacement[]): [number, Replacement | undefined] {
+function earliestMatch(text: string, from: number, patterns: Searchable["patterns"]): [number, number] {
   let best = -1;
-  let chosen: Replacement | undefined;
-  for (const replacement of replacements) {
-    const index = input.indexOf(replacement[0], from);
+  let chosen = -1;
+  for (let index = 0; index < patterns.length; index++) {
+    const at = text.indexOf((patterns[index] as readonly [string, string])[0], from);
     // Ties go to the earlier entry, which is the longer pattern.
-    if (index >= 0 && (best < 0 || index < best)) {
-      best = index;
-      chosen = replacement;
+    if (at >= 0 && (best < 0 || at < best)) {
+      best = at;
+      chosen = index;
     }
   }
   return [best, chosen];
 }
 
-/** The start of the longest tail at or after `from` that is a proper prefix of a pattern. */
-function pendingStart(input: Buffer, from: number, replacements: readonly Replacement[]): number {
-  let start = input.length;
-  for (const [pattern] of replacements) {
-    const first = pattern[0];
-    if (first === undefined) continue;
-    const window = Math.min(pattern.length - 1, input.length - from);
-    // Only positions holding the pattern's first byte can start a tail: let indexOf find them
-    // (a per-byte loop here cost more than the rest of a small response's relay).
-    let candidate = window > 0 ? input.indexOf(first, input.length - window) : -1;
+/** The start of the longest tail at or after `from` that is a proper prefix of a pattern (text.length when none). */
+function pendingStart(text: string, from: number, patterns: Searchable["patterns"]): number {
+  let start = text.length;
+  for (const [pattern] of patterns) {
+    const window = Math.min(pattern.length - 1, text.length - from);
+    if (window <= 0) continue;
+    // Only positions holding the pattern's first character can start a tail.
+    const first = pattern.charAt(0);
+    let candidate = text.indexOf(first, text.length - window);
     while (candidate >= 0 && candidate < start) {
-      if (input.subarray(candidate).equals(pattern.subarray(0, input.length - candidate))) {
+      if (pattern.startsWith(text.slice(candidate))) {
         start = candidate;
         break;
       }
-      candidate = input.indexOf(first, candidate + 1);
+      candidate = text.indexOf(first, candidate + 1);
     }
   }
   return start;

@@ -61,6 +61,8 @@ function assertMayCarry(credential: BoundCredential, input: SubstitutionInput, w
 
 /** The decoded user:password of a Basic authorization value, or undefined. */
 export function decodeBasic(value: string): string | undefined {
+  // Most values are not Basic credentials: skip the expression unless it starts with "b"/"B".
+  if ((value.charCodeAt(0) | 0x20) !== 0x62) return undefined;
   const match = /^basic[ \t]+([A-Za-z0-9+/=_-]+)[ \t]*$/i.exec(value);
   if (match?.[1] === undefined) return undefined;
   const decoded = Buffer.from(match[1], "base64").toString("utf8");

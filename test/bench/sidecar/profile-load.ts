@@ -34,13 +34,24 @@ async function startChild(command: string, argv: string[], ready: { line: true }
   const child = spawn(command, argv, { stdio: ["ignore", "pipe", "inherit"], cwd: repo });
   children.push(child);
   if ("line" in ready) {
-    let buffered = "";
-    for await (const chunk of child.stdout ?? []) {
-      buffered += String(chunk);
-      const end = buffered.indexOf("\n");
-      if (end >= 0) return { child, line: buffered.slice(0, end) };
-    }
-    throw new Error(`${command} exited before printing its ports`);
+    // The first line is the ports; anything after it (a --trace-* flag's output) goes to stderr.
+    const line = await new Promise<string>((done, fail) => {
+      let buffered: string | undefined = "";
+      child.stdout?.on("data", (chunk: Buffer) => {
+        if (buffered === undefined) {
+          process.stderr.write(chunk);
+          return;
+        }
+        buffered += String(chunk);
+        const end = buffered.indexOf("\n");
+        if (end < 0) return;
+        done(buffered.slice(0, end));
+        process.stderr.write(buffered.slice(end + 1));
+        buffered = undefined;
+      });
+      child.once("exit", () => fail(new Error(`${command} exited before printing its ports`)));
+    });
+    return { child, line };
   }
   child.stdout?.resume();
   const deadline = Date.now() + 30_000;

@@ -45,3 +45,17 @@ for (const [name, claims, kind] of refused) {
     assert.throws(() => verifyDestination(claims), (error: unknown) => error instanceof ProxyError && error.kind === kind);
   });
 }
+
+test("remembered authorities answer like fresh ones, also past the memo's size and for malformed input", () => {
+  for (let round = 0; round < 2; round++) {
+    for (let index = 0; index < 300; index++) {
+      assert.deepEqual(parseAuthority(`h${index}.example.test:${1000 + index}`), { host: `h${index}.example.test`, port: 1000 + index });
+      assert.equal(parseAuthority(`bad_${index}..test`), undefined);
+    }
+    assert.deepEqual(parseAuthority("[::1]:443"), { host: "::1", port: 443 });
+    assert.deepEqual(parseAuthority("API.Example.TEST."), { host: "api.example.test", port: undefined });
+  }
+  const remembered = parseAuthority("frozen.example.test:1");
+  assert.ok(remembered !== undefined && Object.isFrozen(remembered), "a shared result cannot be changed by one caller for the next");
+  assert.equal(parseAuthority(`${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(61)}:1`)?.port, 1);
+});

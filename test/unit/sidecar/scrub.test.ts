@@ -89,3 +89,41 @@ test("text without secrets passes unchanged and the same buffer is returned", ()
   const input = Buffer.from("nothing to see here");
   assert.equal(replaceAll(input, forms), input);
 });
+
+test("streamed replacement equals whole-input replacement for random inputs, patterns and chunk splits", () => {
+  // A small alphabet makes overlapping patterns and partial matches at chunk ends common.
+  let seed = 7;
+  const random = (below: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % below;
+  };
+  const word = (length: number): string => Array.from({ length }, () => "abc"[random(3)]).join("");
+  for (let round = 0; round < 400; round++) {
+    const froms = [...new Set(Array.from({ length: 1 + random(4) }, () => word(2 + random(5))))].sort((a, b) => b.length - a.length);
+    const replacements = froms.map((from, index) => [Buffer.from(from), Buffer.from(`<${index}>`)] as const);
+    const input = Buffer.from(word(random(60)));
+    const expected = replaceAll(input, replacements).toString();
+    // Reference: leftmost match, longest pattern first on ties, no rescanning of replaced text.
+    let reference = "";
+    for (let position = 0; position < input.length; ) {
+      const text = input.toString();
+      const found = froms.map((from, index) => [text.indexOf(from, position), index] as const).filter(([at]) => at >= 0).sort((a, b) => a[0] - b[0] || a[1] - b[1])[0];
+      if (found === undefined) {
+        reference += text.slice(position);
+        break;
+      }
+      reference += `${text.slice(position, found[0])}<${found[1]}>`;
+      position = found[0] + (froms[found[1]] ?? "").length;
+    }
+    assert.equal(expected, reference, `whole input ${input.toString()} with ${froms.join(",")}`);
+    const replacer = new StreamReplacer(replacements);
+    let streamed = "";
+    for (let position = 0; position < input.length; ) {
+      const size = 1 + random(8);
+      streamed += replacer.push(input.subarray(position, position + size)).toString();
+      position += size;
+    }
+    streamed += replacer.end().toString();
+    assert.equal(streamed, expected, `streamed ${input.toString()} with ${froms.join(",")}`);
+  }
+});

@@ -1,0 +1,38 @@
+// Per-call cost of the pure steps of an intercepted keep-alive request (no sockets), hot:
+//   node --import tsx test/bench/sidecar/hot-path.ts
+// For spotting a step that got slow; the figures that count come from bench:sidecar.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildState } from "../../../sidecar/state.js";
+import { parseSidecarConfig } from "../../../sidecar/config.js";
+import { parseSimpleRequest } from "../../../sidecar/http1.js";
+import { endToEndHeaders, framingProblem } from "../../../sidecar/http-framing.js";
+import { verifyDestination } from "../../../sidecar/destination.js";
+import { substituteHeaders } from "../../../sidecar/substitute.js";
+import { StreamReplacer, replaceAllInString } from "../../../sidecar/scrub.js";
+const SECRET = "sk-ant-api03-" + "BENCHrealREALrealREALrealREALrealREALreal0";
+const STUB = "sk-ant-api03-" + "BENCHstubSTUBstubSTUBstubSTUBstubSTUBstub1";
+const dir = mkdtempSync(join(tmpdir(), "hot-path-"));
+writeFileSync(join(dir, "secret"), SECRET);
+const config = parseSidecarConfig({ egress: { allow: [], allowPrivate: ["127.0.0.0/8"] }, credentials: [{ name: "bench", stub: STUB, hosts: ["localhost"], inject: { headers: ["x-api-key"] }, source: { file: { path: join(dir, "secret") } } }], caDir: dir });
+const state = await buildState(config, {});
+const request = parseSimpleRequest(`GET /bench HTTP/1.1\r\nHost: localhost:4443\r\nx-api-key: ${STUB}\r\naccept: application/json`)!;
+const body = Buffer.from(JSON.stringify({ ok: true, text: "x".repeat(64) }));
+const steps: Record<string, () => unknown> = {
+  framing: () => framingProblem(request.headers),
+  verify: () => verifyDestination({ connect: "localhost:4443", sni: "localhost", host: "localhost:4443", defaultPort: 4443 }),
+  isAllowed: () => state.policy.isAllowed("localhost") && state.policy.intercepts("localhost") && state.policy.boundTo("localhost"),
+  e2e: () => endToEndHeaders(request.headers),
+  substitute: () => substituteHeaders({ host: "localhost", tls: true, target: "/bench", headers: request.headers, credentials: state.policy.credentials }),
+  scrubBody: () => { const r = new StreamReplacer(state.scrubForms); r.push(body); return r.end(); },
+  scrubHeaders: () => ["application/json", "80", "Thu, 26 Nov 2026 03:00:00 GMT", "keep-alive", "timeout=60"].map((v) => replaceAllInString(v, state.scrubForms)),
+};
+console.log("forms", state.scrubForms.length, "min len", Math.min(...state.scrubForms.map(([f]) => f.length)));
+for (const [name, fn] of Object.entries(steps)) {
+  for (let i = 0; i < 50000; i++) fn();
+  const n = 100000; const t = performance.now();
+  for (let i = 0; i < n; i++) fn();
+  console.log(name, ((performance.now() - t) * 1000 / n).toFixed(3), "us");
+}
+rmSync(dir, { recursive: true, force: true });
