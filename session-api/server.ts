@@ -94,7 +94,10 @@ export async function startServer(deps: ServerDeps, port: number, host = "127.0.
             checked = undefined;
             tried = current;
             if (!current) throw new Error(`session ${namespace}/${name} is gone`);
-            return deps.upstreamFor(current)(size);
+            const upstream = await deps.upstreamFor(current)(size);
+            // Opened: if it ends later, where the session is then must be read afresh.
+            tried = undefined;
+            return upstream;
           },
           state: async () => {
             const failed = tried;

@@ -90,6 +90,8 @@ export interface TerminalStats {
 const BATCH_MAX = 64 << 10;
 // How long one watch for a starting session lasts before the attach is tried again anyway.
 const SETTLE_WAIT_MS = 30_000;
+// An opened upstream silent this long was not refused (refusals come within milliseconds).
+const ATTACH_CONFIRM_MS = 250;
 
 const byteLength = (item: Item): number => (typeof item === "string" ? Buffer.byteLength(item) : item.length);
 
@@ -116,6 +118,9 @@ export class SessionTerminal {
   private firstAttachAt: number | undefined;
   /** True while the session is starting and no upstream is attached: joiners are told so. */
   private waiting = false;
+  /** upstreamBytes when the current upstream was attached: an upstream that ends with none was refused. */
+  private bytesAtAttach = 0;
+  private attachedTimer: NodeJS.Timeout | undefined;
   private readonly closing = new AbortController();
 
   constructor(private readonly options: SessionTerminalOptions) {
@@ -201,6 +206,7 @@ export class SessionTerminal {
     this.closed = true;
     this.closing.abort();
     clearInterval(this.pingTimer);
+    clearTimeout(this.attachedTimer);
     clearTimeout(this.lingerTimer);
     for (const viewer of this.viewers) viewer.ws.close(1001, "terminal closed");
     this.viewers.clear();
@@ -211,11 +217,14 @@ export class SessionTerminal {
     this.options.onClosed?.();
   }
 
-  private async connectLoop(): Promise<void> {
+  /** `refused`: the last upstream was refused after it opened; wait as after a failed attach first. */
+  private async connectLoop(refused?: UpstreamEnd): Promise<void> {
     let known: TargetState | undefined;
     let attempt = 0;
+    let failed = refused;
     while (!this.closed) {
       try {
+        if (failed) throw new Error(failed.reason);
         const upstream = await this.options.connect(this.size);
         if (this.closed) {
           upstream.close();
@@ -224,8 +233,10 @@ export class SessionTerminal {
         this.attach(upstream);
         return;
       } catch (err) {
+        const end = failed ?? { reason: "session is gone" };
+        failed = undefined;
         const state = await this.targetState();
-        if (state === "gone") return this.ended({ reason: "session is gone" });
+        if (state === "gone") return this.ended(end);
         if (state !== known) {
           known = state;
           attempt = 0;
@@ -258,6 +269,7 @@ export class SessionTerminal {
   private attach(upstream: Upstream): void {
     this.upstream = upstream;
     this.waiting = false;
+    this.bytesAtAttach = this.upstreamBytes;
     this.attaches++;
     if (this.attaches === 1) {
       this.firstAttachAt = performance.now();
@@ -267,13 +279,29 @@ export class SessionTerminal {
     upstream.onEnd((end) => void this.onUpstreamEnd(upstream, end));
     // The program may have been resized while we were away.
     upstream.resize(this.size);
-    this.broadcast({ type: "upstream", state: "attached" });
+    // Announced with its first output, or once it has stayed open a moment: the runtime refuses
+    // an attach to a container that is not there yet only after the stream has opened.
+    clearTimeout(this.attachedTimer);
+    this.attachedTimer = setTimeout(() => this.announceAttached(upstream), ATTACH_CONFIRM_MS);
+    this.attachedTimer.unref();
+  }
+
+  private announceAttached(upstream: Upstream): void {
+    clearTimeout(this.attachedTimer);
+    this.attachedTimer = undefined;
+    if (this.upstream === upstream && !this.closed) this.broadcast({ type: "upstream", state: "attached" });
   }
 
   private async onUpstreamEnd(upstream: Upstream, end: UpstreamEnd): Promise<void> {
     if (this.closed || this.upstream !== upstream) return;
     this.upstream = undefined;
+    clearTimeout(this.attachedTimer);
+    this.attachedTimer = undefined;
     this.options.log.info({ reason: end.reason, exitCode: end.exitCode }, "terminal upstream ended");
+    // pods/attach to a container that is not there yet opens, then ends at once with the
+    // runtime's refusal (channel 3): that is a failed attach, to be waited out as one, not a
+    // dropped stream to re-open at once (which spun at ~20 attaches a second while a pod started).
+    if (end.exitCode === undefined && this.upstreamBytes === this.bytesAtAttach) return this.connectLoop(end);
     if ((await this.targetState()) !== "gone") {
       this.broadcast({ type: "upstream", state: "reconnecting" });
       await this.connectLoop();
@@ -314,6 +342,7 @@ export class SessionTerminal {
       this.options.log.info({ stagesMs: { firstOutput: Math.round(performance.now() - this.firstAttachAt) } }, "terminal first output");
       this.firstAttachAt = undefined;
     }
+    if (this.attachedTimer !== undefined && this.upstream) this.announceAttached(this.upstream);
     this.upstreamBytes += chunk.length;
     this.batch.push(chunk);
     this.batchBytes += chunk.length;

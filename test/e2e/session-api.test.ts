@@ -57,7 +57,7 @@ before(async () => {
   tokens.bob = await serviceAccountToken("bob", "viewer");
   tokens.mallory = await serviceAccountToken("mallory");
   api = await startServer(
-    { ...clusterBackend(cluster.kc), authenticator: tokenReviewAuthenticator(cluster.kc), log: pino({ level: "warn" }), allowedOrigins: [] },
+    { ...clusterBackend(cluster.kc), authenticator: tokenReviewAuthenticator(cluster.kc), log: pino({ level: process.env.LOG_LEVEL ?? "warn" }), allowedOrigins: [] },
     0,
   );
 });
@@ -119,4 +119,27 @@ test("create through the API, type through pods/attach, viewer cannot type, dele
   }
   assert.equal((await rest("DELETE", "/sessions/term", tokens.alice)).status, 200);
   await until(async () => (await rest("GET", "/sessions/term", tokens.alice)).status === 404, "session gone", 120_000);
+});
+
+test("a terminal opened right after the create waits for the pod and attaches once the session runs", { timeout: 240_000 }, async (t) => {
+  if (!(await hasReadyNode(cluster))) return t.skip("no Ready node: pods would not run");
+  const created = await rest("POST", "/sessions", tokens.alice, { name: "early", spec: { agent: { image: SHELL_IMAGE, command: ["bash", "--norc", "-i"] } } });
+  assert.equal(created.status, 201, await created.clone().text());
+  const wsUrl = `${api.url.replace("http:", "ws:")}/api/v1/namespaces/${ns}/sessions/early/terminal`;
+  // Before the operator has even given it a status: accepted, and told it is waiting.
+  const user = await TestViewer.connect(wsUrl, { protocols: ["agentbox.v1", `agentbox.bearer.${tokens.alice}`] });
+  try {
+    await until(() => user.controls.some((c) => c.type === "upstream" && c.state === "waiting"), "the waiting status", 30_000).catch((err: unknown) => {
+      throw new Error(`${String(err)}; controls: ${JSON.stringify(user.controls.map((c) => ({ ...c, data: undefined })))}`);
+    });
+    // The real API server's watch of one AgentSession (fieldSelector metadata.name) brings the attach.
+    await until(() => user.controls.some((c) => c.type === "upstream" && c.state === "attached"), "the attach once the session runs", 180_000);
+    const phase = ((await (await rest("GET", "/sessions/early", tokens.alice)).json()) as { status?: { phase?: string } }).status?.phase;
+    assert.equal(phase, "Running");
+    user.type("echo early-$((6*7))\r");
+    await until(async () => (await user.text()).includes("early-42"), "the agent's answer", 30_000);
+  } finally {
+    user.close();
+  }
+  assert.equal((await rest("DELETE", "/sessions/early", tokens.alice)).status, 200);
 });

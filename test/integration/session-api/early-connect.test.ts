@@ -11,9 +11,18 @@ import { FakeAuthorizer, fakeAgentUser } from "../../../session-api/auth/fake-au
 import { FakeSessionStore } from "../../../session-api/store/fake-store.js";
 import { startServer } from "../../../session-api/server.js";
 import { localPtyFactory } from "../../../session-api/terminal/local-pty.js";
+import type { Upstream, UpstreamEnd } from "../../../session-api/terminal/upstream.js";
 import { TestViewer, until } from "./viewer-client.js";
 
 const TOKEN = "early-token-0123456789abcdef";
+
+function refusedAfterOpen(reason: string): Upstream {
+  const ends: Array<(end: UpstreamEnd) => void> = [];
+  setImmediate(() => {
+    for (const end of ends) end({ reason });
+  });
+  return { write: () => undefined, resize: () => undefined, close: () => undefined, onData: () => undefined, onEnd: (listener) => void ends.push(listener) };
+}
 const home = mkdtempSync(join(tmpdir(), "agentbox-early-"));
 const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, TERM: "xterm-256color", PS1: "$ " };
 
@@ -38,6 +47,8 @@ const api = await startServer(
     // As pods/attach does: nothing to attach to until the session's pod runs.
     upstreamFor: (session) => (size) => {
       attaches.push(session.status?.phase);
+      // pods/attach to a container not created yet: the stream opens, then ends with the refusal.
+      if (session.status?.phase === "Starting") return Promise.resolve(refusedAfterOpen("container agent not found in pod"));
       if (session.status?.phase !== "Running") return Promise.reject(new Error(`session ${session.metadata.name} has no running pod yet`));
       return localPtyFactory({ command: ["sh"], env, cwd: home })(size);
     },
@@ -72,6 +83,27 @@ test("a terminal opened while the session is Pending waits on a watch and attach
     assert.equal(store.watching("team", "early"), 0, "the watch ended with the wait");
     viewer.type("echo EARLY-$((6*7))\r");
     await until(async () => (await viewer.text()).includes("EARLY-42"), "the shell to answer");
+  } finally {
+    viewer.close();
+  }
+});
+
+test("an attach the runtime refuses right after it opens is waited out like a failed one, not re-opened at once", async () => {
+  await store.createSession("team", { name: "starting", spec: { agent: { image: "x" } } });
+  store.setPhase("team", "starting", "Starting");
+  attaches.length = 0;
+  const viewer = await connect("starting");
+  try {
+    await until(() => states(viewer).includes("waiting"), "the waiting status");
+    await until(() => store.watching("team", "starting") === 1, "a watch on the starting session");
+    // Re-opened at once, the refused attach would have been tried again and again by now.
+    const triedWhileStarting = attaches.length;
+    assert.ok(triedWhileStarting <= 2, `attaches while starting: ${JSON.stringify(attaches)}`);
+    assert.ok(!states(viewer).includes("attached"), `a refused attach is never announced: ${JSON.stringify(states(viewer))}`);
+    store.setPhase("team", "starting", "Running");
+    await until(() => attaches.at(-1) === "Running" && states(viewer).at(-1) === "attached", "the attach once it runs");
+    viewer.type("echo STARTED-$((6*7))\r");
+    await until(async () => (await viewer.text()).includes("STARTED-42"), "the shell to answer");
   } finally {
     viewer.close();
   }
