@@ -180,6 +180,31 @@ async function fillPool(cluster: Cluster, namespace: string, size: number): Prom
   }, { timeoutMs: 600_000, intervalMs: 250 });
 }
 
+/**
+ * The session API's own account of the run: the per-stage times it logs for each terminal
+ * (`stagesMs`: authn, authz with the session read, attach, first output), p50 / max, and how many
+ * upstreams ended (refused attaches included), read from its pods' logs before the uninstall.
+ */
+async function sessionApiStages(cluster: Cluster): Promise<Record<string, unknown>> {
+  const pods = (await cluster.core.listNamespacedPod({ namespace: BENCH.systemNamespace, labelSelector: "app.kubernetes.io/component=session-api" })).items;
+  const stages: Record<string, number[]> = {};
+  let upstreamEnds = 0;
+  for (const pod of pods) {
+    const text = await cluster.core.readNamespacedPodLog({ namespace: BENCH.systemNamespace, name: pod.metadata?.name ?? "" });
+    for (const line of text.split("\n")) {
+      if (!line.startsWith("{")) continue;
+      const record = JSON.parse(line) as { msg?: string; stagesMs?: Record<string, number> };
+      if (record.msg === "terminal upstream ended") upstreamEnds++;
+      for (const [stage, ms] of Object.entries(record.stagesMs ?? {})) (stages[stage] ??= []).push(ms);
+    }
+  }
+  return {
+    pods: pods.length,
+    upstreamEnds,
+    stagesMs: Object.fromEntries(Object.entries(stages).map(([stage, values]) => [stage, { n: values.length, p50: percentile(values, 50), max: Math.max(...values) }])),
+  };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { sessions: { type: "string", default: "20" }, out: { type: "string", default: join(ROOT, "test/bench/start/results.json") }, only: { type: "string" } } });
   if (values.only !== undefined && values.only !== "cold" && values.only !== "warm") throw new Error(`--only must be cold or warm, not ${values.only}`);
@@ -206,7 +231,10 @@ async function main(): Promise<void> {
       const run = await applyAtOnce(cluster, namespace, token, "w", count, { templateRef: { name: TEMPLATE } });
       warm = { ...run, poolFillMs, adopted: run.samples.filter((s) => s.podName !== s.name).length };
     }
-    const summary = { sessions: count, cpus: cpus().length, loadAverageBefore, target: "p50 ≤ 3000 ms to the first terminal byte", cold, warm };
+    // Cumulative over the run (cold, then warm): read once both are done.
+    const sessionApi = await sessionApiStages(cluster).catch((err: unknown) => ({ error: String(err) }));
+    console.log(`session API stages (ms, p50 / max over the run's terminals): ${JSON.stringify(sessionApi)}`);
+    const summary = { sessions: count, cpus: cpus().length, loadAverageBefore, target: "p50 ≤ 3000 ms to the first terminal byte", cold, warm, sessionApi };
     await writeFile(values.out, `${JSON.stringify(summary, null, 2)}\n`);
     console.log(`sessions applied at once: ${count} per run; load average before ${loadAverageBefore.join(" ")}, after cold ${cold?.loadAverageAfter.join(" ") ?? "-"}, after warm ${warm?.loadAverageAfter.join(" ") ?? "-"} on ${summary.cpus} CPUs`);
     if (warm) console.log(`warm pool of ${count}: filled (all Ready) in ${warm.poolFillMs} ms; ${warm.adopted}/${count} sessions adopted a warm pod`);
