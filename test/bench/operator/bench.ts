@@ -205,7 +205,9 @@ async function main(): Promise<void> {
     const idleRss = rssMb(child.pid!) ?? 0;
     // Both runs create through the operator's own client (one connection pool), so neither
     // column pays client-node's per-request TLS handshake on the creating side.
-    const fast = makeClients(cluster.kc);
+    // A connection per session, as before the operator's pool was bounded: the bench's own
+    // applies must not queue behind each other on the client side.
+    const fast = makeClients(cluster.kc, undefined, N);
     const viaOperator = await measure(cluster, opNs, async (n) => {
       await fast.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: opNs, plural: PLURAL, body: { apiVersion: `${GROUP}/${VERSION}`, kind: "AgentSession", metadata: { name: n }, spec } });
     });
