@@ -9,7 +9,7 @@ import { loadSidecarConfig, parseSidecarConfig } from "./config.js";
 import { parseAuthority } from "./destination.js";
 import { DnsResponder } from "./dns.js";
 import { DEFAULT_LISTEN, Sidecar, type ListenAddress, type SidecarOptions } from "./sidecar.js";
-import { createLogger, TurnBatchedDestination } from "./telemetry.js";
+import { createLogger, BatchedDestination } from "./telemetry.js";
 import { systemResolver } from "./upstream.js";
 import type { RunningSidecar } from "./vault/attach.js";
 
@@ -60,11 +60,12 @@ async function main(): Promise<void> {
   }
   if (values.config === undefined) throw new Error("--config <file> is required (see --help)");
   const configPath = values.config;
-  // Synchronous writes to stdout, one per event-loop turn: pino's default destination is
-  // asynchronous, which costs a thread-pool hop and two wake-ups per audit record (~0.2 ms of
-  // CPU per credentialed request in bench:sidecar) and can lose the last records when the
-  // process is killed; a write per record costs a system call and a wake-up of the log reader each.
-  const logger = createLogger(new TurnBatchedDestination(pino.destination({ dest: 1, sync: true })));
+  // Synchronous writes to stdout, batched (at most 50 ms late, flushed on exit): pino's default
+  // destination is asynchronous, which costs a thread-pool hop and two wake-ups per audit
+  // record (~0.2 ms of CPU per credentialed request in bench:sidecar) and can lose the last
+  // records when the process is killed; a write per record costs a system call and a wake-up
+  // of the log reader each.
+  const logger = createLogger(new BatchedDestination(pino.destination({ dest: 1, sync: true })));
   const config = await loadSidecarConfig(configPath);
   const running = await start({
     config,

@@ -38,37 +38,46 @@ function auditWriter(logger: Logger, destination: pino.DestinationStream): Audit
 }
 
 /**
- * A log destination that collects the lines of one event-loop turn and hands them to `target`
- * in one write when the turn ends: one system call (and, in a pod, one wake-up of the container
- * runtime's log reader) per turn instead of one per audit record. Lines still pending when the
- * process exits are written synchronously then, so an orderly exit or a crash loses none.
+ * A log destination that collects lines and hands them to `target` in one write at most
+ * `maxDelayMs` after the first of them (or at once past `maxBytes`): one system call (and, in
+ * a pod, one wake-up of the container runtime's log reader) per batch instead of one per audit
+ * record, which at concurrency 1 was one extra write per request. Lines still pending when the
+ * process exits are written synchronously then, so an orderly exit or a crash loses none; only
+ * a SIGKILL can lose the last `maxDelayMs` of lines.
  */
-export class TurnBatchedDestination {
+export class BatchedDestination {
   private pending: string[] = [];
-  private scheduled = false;
-  private readonly flushNow = (): void => {
-    this.scheduled = false;
-    this.flush();
-  };
+  private bytes = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly flushNow = (): void => this.flush();
 
-  constructor(private readonly target: { write(text: string): unknown }) {
-    process.once("exit", () => this.flush());
+  constructor(
+    private readonly target: { write(text: string): unknown },
+    private readonly limits: { maxDelayMs: number; maxBytes: number } = { maxDelayMs: 50, maxBytes: 64 * 1024 },
+  ) {
+    process.once("exit", this.flushNow);
   }
 
   write(line: string): boolean {
     this.pending.push(line);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.flushNow);
+    this.bytes += line.length;
+    if (this.bytes >= this.limits.maxBytes) this.flush();
+    else if (this.timer === undefined) {
+      this.timer = setTimeout(this.flushNow, this.limits.maxDelayMs);
+      // Pending lines never keep the process alive: exit writes them.
+      this.timer.unref();
     }
     return true;
   }
 
   /** Writes every pending line now (pino's logger.flush passes a callback). */
   flush(callback?: (error?: Error) => void): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
     if (this.pending.length > 0) {
       const text = this.pending.length === 1 ? (this.pending[0] ?? "") : this.pending.join("");
       this.pending = [];
+      this.bytes = 0;
       this.target.write(text);
     }
     callback?.();

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildState } from "../../../sidecar/state.js";
 import { parseSidecarConfig } from "../../../sidecar/config.js";
-import { parseSimpleRequest } from "../../../sidecar/http1.js";
+import { parseResponseHead, parseSimpleRequest, responseFraming, reusable, serializeHead } from "../../../sidecar/http1.js";
 import { endToEndHeaders, framingProblem } from "../../../sidecar/http-framing.js";
 import { verifyDestination } from "../../../sidecar/destination.js";
 import { substituteHeaders } from "../../../sidecar/substitute.js";
@@ -19,7 +19,14 @@ const config = parseSidecarConfig({ egress: { allow: [], allowPrivate: ["127.0.0
 const state = await buildState(config, {});
 const request = parseSimpleRequest(`GET /bench HTTP/1.1\r\nHost: localhost:4443\r\nx-api-key: ${STUB}\r\naccept: application/json`)!;
 const body = Buffer.from(JSON.stringify({ ok: true, text: "x".repeat(64) }));
+const requestHead = `GET /bench HTTP/1.1\r\nHost: localhost:4443\r\nx-api-key: ${STUB}\r\naccept: application/json`;
+const responseHead = `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 80\r\nDate: Thu, 26 Nov 2026 03:00:00 GMT\r\nConnection: keep-alive\r\nKeep-Alive: timeout=60`;
+const parsedResponse = parseResponseHead(responseHead);
 const steps: Record<string, () => unknown> = {
+  parseRequest: () => parseSimpleRequest(requestHead),
+  parseResponse: () => parseResponseHead(responseHead),
+  framingReusable: () => reusable(parsedResponse, responseFraming("GET", parsedResponse)),
+  serializeHead: () => Buffer.from(serializeHead("GET /bench HTTP/1.1", request.headers), "latin1"),
   framing: () => framingProblem(request.headers),
   verify: () => verifyDestination({ connect: "localhost:4443", sni: "localhost", host: "localhost:4443", defaultPort: 4443 }),
   isAllowed: () => state.policy.isAllowed("localhost") && state.policy.intercepts("localhost") && state.policy.boundTo("localhost"),

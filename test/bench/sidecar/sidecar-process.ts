@@ -3,7 +3,7 @@
 import pino from "pino";
 import { loadSidecarConfig } from "../../../sidecar/config.js";
 import { Sidecar } from "../../../sidecar/sidecar.js";
-import { createLogger, TurnBatchedDestination } from "../../../sidecar/telemetry.js";
+import { createLogger, BatchedDestination } from "../../../sidecar/telemetry.js";
 import type { Resolver } from "../../../sidecar/upstream.js";
 
 const benchResolver: Resolver = async (host) => {
@@ -19,8 +19,8 @@ const sidecar = await Sidecar.create({
   config,
   resolver: benchResolver,
   // Audit records go to a file: a pipe to the benchmark process would couple the two loops.
-  // Written as sidecar/main.ts writes them to stdout: synchronously, one write per event-loop turn.
-  logger: createLogger(new TurnBatchedDestination(pino.destination({ dest: `${configPath}.log`, sync: true }))),
+  // Written as sidecar/main.ts writes them to stdout: synchronously, in batches.
+  logger: createLogger(new BatchedDestination(pino.destination({ dest: `${configPath}.log`, sync: true }))),
   listen: { explicit: any, transparentTls: false, transparentHttp: false, admin: any },
 });
 await sidecar.listen();

@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { audit, createLogger, LabelledMetric, SecondsHistogram, SidecarMetrics, TurnBatchedDestination, type AuditRecord } from "../../../sidecar/telemetry.js";
+import { audit, createLogger, LabelledMetric, SecondsHistogram, SidecarMetrics, BatchedDestination, type AuditRecord } from "../../../sidecar/telemetry.js";
 
 test("a labelled counter renders one sample per label set, in the Prometheus text format", () => {
   const counter = new LabelledMetric("t_total", "Test.", "counter", ["mode", "status"] as const);
@@ -65,29 +65,32 @@ test("an audit record is written as pino writes it: same keys in the same order,
   assert.equal(lines.length, 2, "a logger above info writes no audit record");
 });
 
-test("a turn-batched destination hands one event-loop turn's lines to its target in one write", async () => {
+test("a batched destination writes its lines in one write, after at most its delay or at once past its size", async () => {
   const writes: string[] = [];
-  const batched = new TurnBatchedDestination({ write: (text: string) => writes.push(text) });
+  const batched = new BatchedDestination({ write: (text: string) => writes.push(text) }, { maxDelayMs: 20, maxBytes: 10 });
   batched.write("a\n");
   batched.write("b\n");
-  assert.deepEqual(writes, [], "nothing is written before the turn ends");
-  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(writes, [], "nothing is written at once");
+  const deadline = Date.now() + 5_000;
+  while (writes.length === 0 && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(writes, ["a\nb\n"]);
+  batched.write("0123456789\n");
+  assert.deepEqual(writes, ["a\nb\n", "0123456789\n"], "past maxBytes the batch goes at once");
   batched.write("c\n");
   let flushed = false;
   batched.flush(() => (flushed = true));
-  assert.deepEqual(writes, ["a\nb\n", "c\n"]);
+  assert.deepEqual(writes.at(-1), "c\n");
   assert.ok(flushed);
-  await new Promise((resolve) => setImmediate(resolve));
-  assert.equal(writes.length, 2, "a flushed turn writes nothing more");
+  batched.flush();
+  assert.equal(writes.length, 3, "a flush with nothing pending writes nothing");
 });
 
 test("lines still pending when the process dies of an uncaught exception are written", async () => {
   const dir = await mkdtemp(join(tmpdir(), "batched-"));
   const file = join(dir, "log");
   const telemetry = new URL("../../../sidecar/telemetry.ts", import.meta.url).href;
-  const script = `import pino from "pino"; import { createLogger, audit, TurnBatchedDestination } from ${JSON.stringify(telemetry)};
-const logger = createLogger(new TurnBatchedDestination(pino.destination({ dest: ${JSON.stringify(file)}, sync: true })));
+  const script = `import pino from "pino"; import { createLogger, audit, BatchedDestination } from ${JSON.stringify(telemetry)};
+const logger = createLogger(new BatchedDestination(pino.destination({ dest: ${JSON.stringify(file)}, sync: true })));
 audit(logger, { event: "request", credentials: ["c"], host: "h", method: "GET", path: "/", status: 200, bytesIn: 0, bytesOut: 0, durationMs: 1 });
 throw new Error("boom");`;
   const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", cwd: process.cwd() });
