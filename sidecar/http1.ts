@@ -115,9 +115,14 @@ export function responseFraming(method: string, head: ResponseHead): BodyFraming
 /** True when the upstream connection may carry another request after this response. */
 export function reusable(head: ResponseHead, framing: BodyFraming): boolean {
   if (framing.kind === "close") return false;
-  const connection = head.headers.filter(([name]) => name === "connection").map(([, value]) => value).join(",");
-  if (hasToken(connection, "close")) return false;
-  return head.minor === 1 || hasToken(connection, "keep-alive");
+  let keepAlive = false;
+  // One pass, no joined string: this runs for every response.
+  for (const [name, value] of head.headers) {
+    if (name !== "connection") continue;
+    if (hasToken(value, "close")) return false;
+    keepAlive ||= hasToken(value, "keep-alive");
+  }
+  return head.minor === 1 || keepAlive;
 }
 
 const FORBIDDEN_IN_HEAD = /[\r\n\0]/;

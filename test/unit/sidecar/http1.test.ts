@@ -95,6 +95,8 @@ const reuse: Array<[string, string, boolean]> = [
   ["HTTP/1.0 without keep-alive", "HTTP/1.0 200 OK\r\nContent-Length: 0", false],
   ["HTTP/1.0 with keep-alive", "HTTP/1.0 200 OK\r\nContent-Length: 0\r\nConnection: keep-alive", true],
   ["a body delimited by close", "HTTP/1.1 200 OK", false],
+  ["close in a later Connection header", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: keep-alive\r\nConnection: x, close", false],
+  ["HTTP/1.0 with keep-alive in a second Connection header", "HTTP/1.0 200 OK\r\nContent-Length: 0\r\nConnection: x\r\nConnection: Keep-Alive", true],
 ];
 
 for (const [name, text, expected] of reuse) {
