@@ -22,6 +22,12 @@ export interface Clients {
   core: CoreV1Api;
   custom: CustomObjectsApi;
   objects: KubernetesObjectApi;
+  /**
+   * For creating sessions' pods only: its own pool of connections, so that in a burst the pod
+   * creates (what a session waits for) never queue behind the Secrets, status writes and events
+   * of the sessions before it.
+   */
+  podObjects: KubernetesObjectApi;
   coordination: CoordinationV1Api;
 }
 
@@ -36,24 +42,27 @@ export const REQUEST_TIMEOUT_MS = 30_000;
 export function makeClients(kc: KubeConfig, requestTimeoutMs = REQUEST_TIMEOUT_MS, maxConnections = MAX_CONNECTIONS): Clients {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error("the kubeconfig has no current cluster: set its current-context, or run in a pod with a service account");
-  const config: Configuration = createConfiguration({
-    baseServer: new ServerConfiguration(cluster.server, {}),
-    authMethods: { default: sharedConnections(kc, maxConnections) },
-    promiseMiddleware: [
-      {
-        pre: async (ctx) => {
-          ctx.setSignal(AbortSignal.timeout(requestTimeoutMs));
-          return ctx;
+  const configuration = (): Configuration =>
+    createConfiguration({
+      baseServer: new ServerConfiguration(cluster.server, {}),
+      authMethods: { default: sharedConnections(kc, maxConnections) },
+      promiseMiddleware: [
+        {
+          pre: async (ctx) => {
+            ctx.setSignal(AbortSignal.timeout(requestTimeoutMs));
+            return ctx;
+          },
+          post: async (response) => response,
         },
-        post: async (response) => response,
-      },
-    ],
-  });
+      ],
+    });
+  const config = configuration();
   return {
     kc,
     core: new CoreV1Api(config),
     custom: new CustomObjectsApi(config),
     objects: new KubernetesObjectApi(config),
+    podObjects: new KubernetesObjectApi(configuration()),
     coordination: new CoordinationV1Api(config),
   };
 }

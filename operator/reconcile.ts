@@ -341,9 +341,8 @@ async function readStubs(deps: ReconcilerDeps, namespace: string, name: string, 
  */
 async function applyObjects(deps: ReconcilerDeps, session: AgentSession, objects: DesiredObjects, ownedPod: V1Pod | undefined, fresh: boolean): Promise<{ conflict?: string; createdPod?: V1Pod }> {
   const owner = { name: session.metadata.name, uid: session.metadata.uid ?? "" };
-  const children: KubernetesObject[] = [objects.stubSecret, objects.sidecarConfig, objects.networkPolicy, ...(objects.workspace ? [objects.workspace] : [])];
   // The pod is immutable once created: apply it only when it does not exist yet.
-  if (!ownedPod) children.push(objects.pod);
+  const children: KubernetesObject[] = [...(ownedPod ? [] : [objects.pod]), objects.stubSecret, objects.sidecarConfig, objects.networkPolicy, ...(objects.workspace ? [objects.workspace] : [])];
   // In parallel: the pod does not need its Secrets to exist to be created (the kubelet waits
   // for them), so nothing here has to be ordered, and a session's latency is one round of reads
   // and one of writes instead of ten calls in a row.
@@ -355,7 +354,7 @@ async function applyObjects(deps: ReconcilerDeps, session: AgentSession, objects
       // back to read, ownership check and apply when the name is taken. A pod missing from the
       // cache is created the same way: it cannot be applied over anyway.
       if (fresh || obj === objects.pod) {
-        const created = await createIfAbsent(deps.clients, obj);
+        const created = await createIfAbsent(obj === objects.pod ? { ...deps.clients, objects: deps.clients.podObjects } : deps.clients, obj);
         if (created) {
           if (obj === objects.pod) createdPod = created as V1Pod;
           return undefined;
