@@ -139,7 +139,8 @@ function spawnOperator(ns: string): ChildProcess {
   const fd = openSync(OPERATOR_LOG, "w");
   try {
     return spawn(process.execPath, [...NODE_FLAGS, ...PROFILE, OPERATOR_BUNDLE], {
-      env: { ...process.env, AGENTBOX_WATCH_NAMESPACE: ns, AGENTBOX_LEADER_ELECTION: "false", AGENTBOX_METRICS_ADDRESS: "127.0.0.1", AGENTBOX_METRICS_PORT: "0", LOG_LEVEL: process.env.BENCH_OPERATOR_LOG_LEVEL ?? "info" },
+      // MALLOC_ARENA_MAX as the chart sets it (operator-deployment.yaml).
+      env: { ...process.env, MALLOC_ARENA_MAX: "2", AGENTBOX_WATCH_NAMESPACE: ns, AGENTBOX_LEADER_ELECTION: "false", AGENTBOX_METRICS_ADDRESS: "127.0.0.1", AGENTBOX_METRICS_PORT: "0", LOG_LEVEL: process.env.BENCH_OPERATOR_LOG_LEVEL ?? "info" },
       stdio: ["ignore", fd, "inherit"],
     });
   } finally {
