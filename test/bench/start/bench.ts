@@ -10,7 +10,7 @@
 // A pod watch notes when each session's pod reaches each step (created, scheduled, capture
 // init container ran, sidecar started, agent running, Ready), so the table shows where the
 // seconds go. Writes JSON to test/bench/start/results.json and prints a table.
-// Flags: --sessions N (20), --out FILE, --only cold|warm (both by default).
+// Flags: --sessions N (20), --out FILE, --only cold|warm (both by default), --connect apply|running.
 import { writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
@@ -34,6 +34,12 @@ const MARK = "agentbox-start-bench";
 // sessions needed.
 const AGENT = { image: SHELL_IMAGE, command: ["bash", "-c", `while :; do echo ${MARK}; read -t 0.1 -u 3; done 3< <(exec sleep infinity)`], tty: true };
 const TEMPLATE = "bench-warm";
+
+/**
+ * When each viewer connects: right after its apply (default), or once its session is Running, as
+ * viewers had to before the session API accepted starting sessions (--connect running, for A/B).
+ */
+let connectAt: "apply" | "running" = "apply";
 
 interface Sample {
   name: string;
@@ -103,11 +109,12 @@ async function measure(cluster: Cluster, namespace: string, name: string, token:
   // The viewer connects right after the apply, as `agentbox attach` and the web UI may: the
   // session API checks it at once, says the session is starting, and attaches the moment a watch
   // sees it Running (until-settled.ts), so authorization and the WebSocket are off the start's path.
-  const firstByte = firstTerminalByte(namespace, name, token, deadline);
+  const early = connectAt === "apply" ? firstTerminalByte(namespace, name, token, deadline) : undefined;
   // Awaited below; this only keeps a failure while waiting for Running from leaving it unhandled.
-  firstByte.catch(() => undefined);
+  early?.catch(() => undefined);
   // The watch stamps the moment the Running status arrived; this only looks it up.
   const ready = await waitFor(`session ${name} Running`, () => watches.sessions.running.get(name), { timeoutMs: 300_000, intervalMs: 20 });
+  const firstByte = early ?? firstTerminalByte(namespace, name, token, deadline);
   // An adopted warm pod went through its steps before the apply: they say nothing about it.
   const seen = ready.podName === name ? (watches.timeline.seen.get(name) ?? {}) : {};
   const podSteps = Object.fromEntries(STEPS.flatMap((step) => (seen[step] === undefined ? [] : [[step, seen[step] - start]])));
@@ -206,7 +213,9 @@ async function sessionApiStages(cluster: Cluster): Promise<Record<string, unknow
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { sessions: { type: "string", default: "20" }, out: { type: "string", default: join(ROOT, "test/bench/start/results.json") }, only: { type: "string" } } });
+  const { values } = parseArgs({ options: { sessions: { type: "string", default: "20" }, out: { type: "string", default: join(ROOT, "test/bench/start/results.json") }, only: { type: "string" }, connect: { type: "string", default: "apply" } } });
+  if (values.connect !== "apply" && values.connect !== "running") throw new Error(`--connect must be apply or running, not ${values.connect}`);
+  connectAt = values.connect;
   if (values.only !== undefined && values.only !== "cold" && values.only !== "warm") throw new Error(`--only must be cold or warm, not ${values.only}`);
   const count = Number(values.sessions);
   const cluster = connect();
@@ -234,7 +243,7 @@ async function main(): Promise<void> {
     // Cumulative over the run (cold, then warm): read once both are done.
     const sessionApi = await sessionApiStages(cluster).catch((err: unknown) => ({ error: String(err) }));
     console.log(`session API stages (ms, p50 / max over the run's terminals): ${JSON.stringify(sessionApi)}`);
-    const summary = { sessions: count, cpus: cpus().length, loadAverageBefore, target: "p50 ≤ 3000 ms to the first terminal byte", cold, warm, sessionApi };
+    const summary = { sessions: count, cpus: cpus().length, loadAverageBefore, target: "p50 ≤ 3000 ms to the first terminal byte", connectAt, cold, warm, sessionApi };
     await writeFile(values.out, `${JSON.stringify(summary, null, 2)}\n`);
     console.log(`sessions applied at once: ${count} per run; load average before ${loadAverageBefore.join(" ")}, after cold ${cold?.loadAverageAfter.join(" ") ?? "-"}, after warm ${warm?.loadAverageAfter.join(" ") ?? "-"} on ${summary.cpus} CPUs`);
     if (warm) console.log(`warm pool of ${count}: filled (all Ready) in ${warm.poolFillMs} ms; ${warm.adopted}/${count} sessions adopted a warm pod`);
