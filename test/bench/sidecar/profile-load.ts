@@ -7,7 +7,7 @@
 // Run it under `flock /tmp/agentbox-bench.lock` like any bench.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect as netConnect, createServer } from "node:net";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
@@ -95,7 +95,7 @@ async function viaProxy(proxyPort: number, target: string, ca: string): Promise<
 }
 
 /** Sends `count` requests one after another on `socket`, each waiting for its whole response. */
-async function requests(socket: TLSSocket, count: number): Promise<void> {
+async function requests(socket: TLSSocket, host: string, count: number): Promise<void> {
   let buffer: Buffer = Buffer.alloc(0);
   let wake: (() => void) | undefined;
   socket.on("data", (data: Buffer) => {
@@ -103,7 +103,7 @@ async function requests(socket: TLSSocket, count: number): Promise<void> {
     wake?.();
   });
   for (let index = 0; index < count; index++) {
-    socket.write(`GET /bench HTTP/1.1\r\nHost: localhost\r\nx-api-key: ${STUB}\r\naccept: application/json\r\n\r\n`);
+    socket.write(`GET /bench HTTP/1.1\r\nHost: ${host}\r\nx-api-key: ${STUB}\r\naccept: application/json\r\n\r\n`);
     for (;;) {
       const end = buffer.indexOf("\r\n\r\n");
       const length = end < 0 ? undefined : /content-length: *([0-9]+)/i.exec(buffer.toString("latin1", 0, end))?.[1];
@@ -151,6 +151,7 @@ async function startSquid(dir: string, upstreamCa: string): Promise<{ port: numb
 async function main(): Promise<void> {
   const dir = join(repo, ".bench/sidecar-profile", `run-${process.pid}`);
   mkdirSync(dir, { recursive: true });
+  chmodSync(dir, 0o777); // squid runs as "proxy" and reads the upstream CA from here
   const upstreamCa = await CertificateAuthority.create();
   const leaf = await upstreamCa.mintLeaf("localhost");
   writeFileSync(join(dir, "upstream.crt"), leaf.certificatePem);
@@ -179,12 +180,12 @@ async function main(): Promise<void> {
   const concurrency = Number(args.concurrency);
   const total = Number(args.requests);
   const sockets = await Promise.all(Array.from({ length: concurrency }, () => viaProxy(proxy.port, target, proxy.ca)));
-  await Promise.all(sockets.map((socket) => requests(socket, 20)));
+  await Promise.all(sockets.map((socket) => requests(socket, target, 20)));
   console.log(JSON.stringify({ proxyPid: proxy.pid }));
   await new Promise((wake) => setTimeout(wake, Number(args["pause-ms"])));
   const cpuBefore = cpuMs(proxy.pid);
   const started = performance.now();
-  await Promise.all(sockets.map((socket) => requests(socket, Math.ceil(total / concurrency))));
+  await Promise.all(sockets.map((socket) => requests(socket, target, Math.ceil(total / concurrency))));
   const seconds = (performance.now() - started) / 1000;
   const cpuPerRequest = Math.round(((cpuMs(proxy.pid) - cpuBefore) / total) * 1000) / 1000;
   console.log(JSON.stringify({ proxy: args.proxy, concurrency, requests: total, seconds: Math.round(seconds * 1000) / 1000, rps: Math.round(total / seconds), cpuMsPerRequest: cpuPerRequest, load: loadavg()[0] }));
