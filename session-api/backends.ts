@@ -6,6 +6,7 @@ import type { Logger } from "./log.js";
 import type { Authorizer } from "./auth/identity.js";
 import { parseStaticTokens } from "./auth/static-tokens.js";
 import { cachedAuthorizer, subjectAccessReviewAuthorizer } from "./auth/kubernetes.js";
+import { namespaceWideFirst } from "./auth/namespace-wide.js";
 import { FakeAuthorizer, fakeAgentUser } from "./auth/fake-authorizer.js";
 import { FakeSessionStore } from "./store/fake-store.js";
 import { kubeSessionStore } from "./store/kube-store.js";
@@ -30,7 +31,7 @@ export function clusterBackend(kc: KubeConfig, agentContainer = "agent"): Backen
   };
   return {
     store: kubeSessionStore(kc),
-    authorizer: cachedAuthorizer(subjectAccessReviewAuthorizer(kc)),
+    authorizer: namespaceWideFirst(cachedAuthorizer(subjectAccessReviewAuthorizer(kc))),
     upstreamFor: (session) => stream(session, "attach"),
     shellFor: (session) => stream(session, "exec"),
   };

@@ -10,10 +10,14 @@ export const API_TOKEN = "fake-apiserver-token-0123456789";
 /** A token TokenReview accepts for a user RBAC allows everything. */
 export const TYPIST_TOKEN = "kube-typist-token";
 const TYPIST = "system:serviceaccount:team:typist";
+/** A token TokenReview accepts for a user RBAC grants terminals by resourceNames only: session s1. */
+export const PAIR_TOKEN = "kube-pair-token";
+const PAIR = "system:serviceaccount:team:pair";
 
 const REVIEWED_USERS = new Map([
   ["kube-user-token", { username: "system:serviceaccount:team:ci", uid: "u-1", groups: ["system:serviceaccounts"] }],
   [TYPIST_TOKEN, { username: TYPIST, uid: "u-2", groups: ["system:serviceaccounts"] }],
+  [PAIR_TOKEN, { username: PAIR, uid: "u-3", groups: ["system:serviceaccounts"] }],
 ]);
 
 export interface Recorded {
@@ -110,9 +114,14 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
       return json(201, { ...(body as object), status: user ? { authenticated: true, user } : { authenticated: false } });
     }
     if (req.method === "POST" && url === "/apis/authorization.k8s.io/v1/subjectaccessreviews") {
-      const spec = (body as { spec: { user: string; resourceAttributes: { verb: string; subresource?: string } } }).spec;
-      // ci may do everything but type; typist may do everything.
-      const allowed = spec.user === TYPIST || (spec.user === "system:serviceaccount:team:ci" && !(spec.resourceAttributes.subresource === "terminal" && spec.resourceAttributes.verb === "create"));
+      const spec = (body as { spec: { user: string; resourceAttributes: { verb: string; subresource?: string; name?: string } } }).spec;
+      const attributes = spec.resourceAttributes;
+      // ci may do everything but type; typist may do everything; pair may type and watch in s1
+      // only (a rule with resourceNames, which matches no request without a name).
+      const allowed =
+        spec.user === TYPIST ||
+        (spec.user === "system:serviceaccount:team:ci" && !(attributes.subresource === "terminal" && attributes.verb === "create")) ||
+        (spec.user === PAIR && attributes.subresource === "terminal" && attributes.name === "s1");
       return json(201, { ...(body as object), status: { allowed } });
     }
     const logs = LOGS.exec(url);

@@ -1,7 +1,8 @@
 // A burst of terminals through the cluster code paths (TokenReview, SubjectAccessReview and the
 // custom-object store against the loopback stand-in API server): every connection is still
-// authenticated and authorized, but one token is reviewed once, each exact question once, and a
-// refused token is refused every time.
+// authenticated and authorized, but one token is reviewed once, one person's right to open
+// terminals in a namespace once (a namespace-wide review), and a refused token is refused every
+// time.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { pino } from "pino";
@@ -11,7 +12,7 @@ import { clusterBackend } from "../../../session-api/backends.js";
 import { startServer } from "../../../session-api/server.js";
 import type { Upstream, UpstreamFactory } from "../../../session-api/terminal/upstream.js";
 import { BEARER_PREFIX, SUBPROTOCOL } from "../../../session-api/terminal/protocol.js";
-import { startFakeApiServer, TYPIST_TOKEN } from "./fake-apiserver.js";
+import { PAIR_TOKEN, startFakeApiServer, TYPIST_TOKEN } from "./fake-apiserver.js";
 
 const api = await startFakeApiServer();
 const kc = api.kubeConfig();
@@ -36,13 +37,14 @@ after(async () => {
   await api.close();
 });
 
-for (let i = 0; i < 6; i++) {
-  api.objects.set(`agentsessions/team/s${i}`, {
+const names = [...Array.from({ length: 6 }, (_, i) => `s${i}`), ...Array.from({ length: 20 }, (_, i) => `b${i}`)];
+for (const name of names) {
+  api.objects.set(`agentsessions/team/${name}`, {
     apiVersion: "agentbox.dev/v1alpha1",
     kind: "AgentSession",
-    metadata: { name: `s${i}`, namespace: "team", uid: `u${i}`, generation: 1 },
+    metadata: { name, namespace: "team", uid: `u-${name}`, generation: 1 },
     spec: { agent: { image: "x" } },
-    status: { phase: "Running", podName: `p${i}` },
+    status: { phase: "Running", podName: `p-${name}` },
   });
 }
 
@@ -70,16 +72,28 @@ function open(name: string, token: string): Promise<Opened> {
 }
 
 const count = (path: string): number => api.requests.filter((r) => r.url.includes(path)).length;
+interface SarBody { spec: { resourceAttributes: { verb: string; name?: string } } }
+const sarBodies = (): SarBody[] => api.requests.filter((r) => r.url.includes("subjectaccessreviews")).map((r) => r.body as SarBody);
 
-test("twenty terminals opened at once with one token: one TokenReview, each exact question reviewed once, all get output", async () => {
+test("twenty sessions' terminals opened at once by one person: one TokenReview, one SubjectAccessReview, all get output", async () => {
   const reviewsBefore = count("tokenreviews");
   const sarsBefore = count("subjectaccessreviews");
-  const names = Array.from({ length: 20 }, (_, i) => `s${i % 4}`);
-  const opened = await Promise.all(names.map((name) => open(name, TYPIST_TOKEN)));
+  const opened = await Promise.all(Array.from({ length: 20 }, (_, i) => open(`b${i}`, TYPIST_TOKEN)));
   for (const o of opened) assert.deepEqual(o, { status: 101, hello: "rw", output: "ready" });
   assert.equal(count("tokenreviews") - reviewsBefore, 1);
-  // create on each of the 4 sessions; get is not asked, it cannot change a typist's role.
-  assert.equal(count("subjectaccessreviews") - sarsBefore, 4);
+  // create on agentsessions/terminal in the namespace, no name: it covers all twenty; get is not
+  // asked, it cannot change a typist's role.
+  const sars = sarBodies().slice(sarsBefore);
+  assert.deepEqual(sars.map((s) => s.spec.resourceAttributes), [{ group: "agentbox.dev", verb: "create", resource: "agentsessions", subresource: "terminal", namespace: "team" }]);
+});
+
+test("a grant by resourceNames only still opens that session's terminal, and no other", async () => {
+  const sarsBefore = count("subjectaccessreviews");
+  const opened = await Promise.all([open("s1", PAIR_TOKEN), open("s1", PAIR_TOKEN), open("s2", PAIR_TOKEN)]);
+  assert.deepEqual(opened, [{ status: 101, hello: "rw", output: "ready" }, { status: 101, hello: "rw", output: "ready" }, { status: 403 }]);
+  const asked = sarBodies().slice(sarsBefore).map((s) => `${s.spec.resourceAttributes.verb}:${s.spec.resourceAttributes.name ?? "*"}`).sort();
+  // The namespace-wide refusals are shared and remembered; each name is then asked itself.
+  assert.deepEqual(asked, ["create:*", "create:s1", "create:s2", "get:*", "get:s2"]);
 });
 
 test("a refused token is refused on every connection; a watcher's role still comes from its own reviews", async () => {
@@ -88,7 +102,8 @@ test("a refused token is refused on every connection; a watcher's role still com
   const sarsBefore = count("subjectaccessreviews");
   // kube-user-token is ci: get but not create on agentsessions/terminal.
   assert.deepEqual(await open("s5", "kube-user-token"), { status: 101, hello: "ro", output: "ready" });
-  assert.equal(count("subjectaccessreviews") - sarsBefore, 2);
+  // create: refused namespace-wide, then for s5 itself; get: allowed namespace-wide.
+  assert.equal(count("subjectaccessreviews") - sarsBefore, 3);
   assert.deepEqual(await open("s5", TYPIST_TOKEN), { status: 101, hello: "rw", output: "ready" });
   assert.deepEqual(await open("nope", TYPIST_TOKEN), { status: 404 });
   assert.deepEqual(await open("nope", "kube-user-token"), { status: 404 });
