@@ -10,6 +10,7 @@ import { namespaceWideFirst } from "./auth/namespace-wide.js";
 import { FakeAuthorizer, fakeAgentUser } from "./auth/fake-authorizer.js";
 import { FakeSessionStore } from "./store/fake-store.js";
 import { kubeSessionStore } from "./store/kube-store.js";
+import { coalescedReads } from "./store/coalesced-reads.js";
 import type { AgentSession } from "./store/store.js";
 import type { ServerDeps } from "./server.js";
 import { kubeStreamFactory } from "./terminal/kube-stream.js";
@@ -30,7 +31,7 @@ export function clusterBackend(kc: KubeConfig, agentContainer = "agent"): Backen
     return kubeStreamFactory(kc, { namespace, pod, container: agentContainer, mode, ...(mode === "exec" ? { command: SHELL } : {}) })(size);
   };
   return {
-    store: kubeSessionStore(kc),
+    store: coalescedReads(kubeSessionStore(kc)),
     authorizer: namespaceWideFirst(cachedAuthorizer(subjectAccessReviewAuthorizer(kc))),
     upstreamFor: (session) => stream(session, "attach"),
     shellFor: (session) => stream(session, "exec"),
