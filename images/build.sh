@@ -46,6 +46,11 @@ main() {
 
   step "Docker engine"
   ensure_docker
+  # One build at a time on this dockerd: the prune at the end removes the untagged intermediate
+  # images a concurrent build is still stacking layers on ("unknown parent image ID"), and both
+  # would write the same tars. Taken after dockerd starts, which would otherwise inherit it.
+  exec 9>"$CACHE_DIR/.build.lock"
+  flock -n 9 || { echo "waiting for another images/build.sh on this machine to finish"; flock 9; }
   if [ "${AGENTBOX_BASES:-local}" = pull ]; then
     step "base images debian:bookworm-slim, node:20-bookworm-slim (docker pull)"
     docker pull --quiet debian:bookworm-slim >/dev/null
