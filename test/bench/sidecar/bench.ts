@@ -4,12 +4,13 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { connect as netConnect, createServer, type Socket } from "node:net";
+import { connect as netConnect, type Socket } from "node:net";
 import { cpus, loadavg, setPriority } from "node:os";
 import { join, resolve } from "node:path";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { CertificateAuthority } from "../../../sidecar/ca.js";
 import { BUNDLE_FLAGS } from "../bundle.js";
+import { canConnect, freePort } from "./ports.js";
 
 const repo = resolve(import.meta.dirname, "../../..");
 const work = join(repo, ".bench/sidecar");
@@ -75,24 +76,7 @@ async function startChild(command: string, args: string[], ready: { line: true }
   }
 }
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolveConnect) => {
-    const socket = netConnect({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolveConnect(true);
-    });
-    socket.once("error", () => resolveConnect(false));
-  });
-}
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
 
 /** CONNECT through an HTTP proxy, then TLS inside the tunnel. */
 async function viaProxy(proxyPort: number, target: string, servername: string, ca: string): Promise<TLSSocket> {

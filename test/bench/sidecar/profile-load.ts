@@ -8,13 +8,14 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect as netConnect, createServer } from "node:net";
+import { connect as netConnect } from "node:net";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { parseArgs } from "node:util";
 import { CertificateAuthority } from "../../../sidecar/ca.js";
 import { bundle } from "../bundle.js";
+import { canConnect, freePort } from "./ports.js";
 
 const repo = resolve(import.meta.dirname, "../../..");
 const SECRET = "sk-ant-api03-" + "BENCHrealREALrealREALrealREALrealREALreal0";
@@ -62,24 +63,7 @@ async function startChild(command: string, argv: string[], ready: { line: true }
   return { child };
 }
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = netConnect({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      done(true);
-    });
-    socket.once("error", () => done(false));
-  });
-}
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
 
 async function viaProxy(proxyPort: number, target: string, ca: string): Promise<TLSSocket> {
   const socket = netConnect({ host: "127.0.0.1", port: proxyPort, noDelay: true });
