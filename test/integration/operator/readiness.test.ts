@@ -5,14 +5,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { KubeConfig } from "@kubernetes/client-node";
 import pino from "pino";
 import { Controller } from "../../../operator/controller.js";
 import type { PlatformOptions } from "../../../operator/desired.js";
 import { makeClients } from "../../../operator/kube.js";
 import { createMetrics, serveMetrics } from "../../../operator/metrics.js";
 import { waitFor } from "../../support/wait.js";
+import { fakeKubeConfig } from "./fake-kubeconfig.js";
 
 const PLATFORM: PlatformOptions = { image: "agentbox/platform:dev", serviceAccountName: "agentbox-sidecar", tokenAudience: "agentbox", extraEgress: [] };
 
@@ -37,14 +36,7 @@ test("the operator's /readyz answers 503 until every informer's list has come ba
     });
   });
   await new Promise<void>((resolve) => fake.listen(0, "127.0.0.1", resolve));
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    // client-node refuses plain HTTP unless TLS verification is off; there is no TLS here at all.
-    clusters: [{ name: "fake", server: `http://127.0.0.1:${(fake.address() as AddressInfo).port}`, skipTLSVerify: true }],
-    users: [{ name: "fake", token: "fake-apiserver-token" }],
-    contexts: [{ name: "fake", cluster: "fake", user: "fake" }],
-    currentContext: "fake",
-  });
+  const kc = fakeKubeConfig(fake);
   const controller = new Controller({ clients: makeClients(kc), platform: PLATFORM, log: pino({ level: "silent" }), namespace: "", workers: 1, resyncSeconds: 300 });
   const metrics = createMetrics(() => [], () => 0);
   const { server, port } = await serveMetrics(metrics, "127.0.0.1", 0, () => controller.hasSynced);

@@ -4,10 +4,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { KubeConfig, type V1Pod, type V1PodList } from "@kubernetes/client-node";
+import type { V1Pod, V1PodList } from "@kubernetes/client-node";
 import { makeSlimInformer } from "../../../operator/informer.js";
 import { waitFor } from "../../support/wait.js";
+import { fakeKubeConfig } from "./fake-kubeconfig.js";
 
 const pod = (name: string, rv: string): V1Pod => ({
   apiVersion: "v1",
@@ -35,13 +35,7 @@ test("objects from the list and from watch events are cached without managedFiel
     res.end(JSON.stringify({ apiVersion: "v1", kind: "PodList", metadata: { resourceVersion: "1" }, items: [pod("from-list", "1")] }));
   });
   await new Promise<void>((resolve) => fake.listen(0, "127.0.0.1", resolve));
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: "fake", server: `http://127.0.0.1:${(fake.address() as AddressInfo).port}`, skipTLSVerify: true }],
-    users: [{ name: "fake", token: "fake-apiserver-token" }],
-    contexts: [{ name: "fake", cluster: "fake", user: "fake" }],
-    currentContext: "fake",
-  });
+  const kc = fakeKubeConfig(fake);
   const list = async (): Promise<V1PodList> => (await (await fetch(`${kc.getCurrentCluster()!.server}/api/v1/namespaces/team/pods`)).json()) as V1PodList;
   const informer = makeSlimInformer<V1Pod>(kc, "/api/v1/namespaces/team/pods", list);
   t.after(async () => {
