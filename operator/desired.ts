@@ -16,6 +16,7 @@ import type { AgentTemplateSpec } from "../crds/agenttemplate.js";
 import { mergeTemplate, type EffectiveSpec } from "../crds/merge.js";
 import type { SidecarConfigInput } from "../sidecar/config.js";
 import { captureCommand, DEFAULT_CAPTURE } from "../sidecar/capture.js";
+import { SIDECAR_NODE_FLAGS } from "../sidecar/node-flags.js";
 import { MANAGED_BY, MANAGER, names, POD_LABEL, SESSION_LABEL, SPEC_HASH } from "./names.js";
 import { credentialVolume } from "./secret-refs.js";
 
@@ -248,10 +249,7 @@ function sidecarContainer(ctx: Ctx): V1Container {
     name: "sidecar",
     image: ctx.platform.image,
     imagePullPolicy: "IfNotPresent",
-    // A 1 MB young generation keeps RSS flat under load (the sidecar's garbage is short-lived
-    // request buffers); the old-space ceiling makes V8 collect hard well before the 256Mi limit,
-    // where an OOM kill would cut every connection of the agent. bench:sidecar runs these flags.
-    command: ["node", "--max-semi-space-size=1", "--max-old-space-size=160", "/app/dist/sidecar/main.js", "--config", `${SIDECAR_CONFIG_DIR}/config.json`],
+    command: ["node", ...SIDECAR_NODE_FLAGS, "/app/dist/sidecar/main.js", "--config", `${SIDECAR_CONFIG_DIR}/config.json`],
     // A native sidecar: started, and started-up, before the agent; stopped after it.
     restartPolicy: "Always",
     ports: [

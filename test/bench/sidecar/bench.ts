@@ -1,6 +1,9 @@
 // npm run bench:sidecar — the sidecar against a direct connection and two other intercepting
 // proxies, in one run, with the same loopback client and upstream (acceptance 4 of issue 3).
-// Writes .bench/sidecar/results.json and prints a table. `--quick` runs smaller counts.
+// Every target runs at once and is measured in short slices, in rounds that rotate the order:
+// this machine's CPUs speed up and slow down by ±20 % over seconds, so targets measured one
+// after another saw different machines. Ratios are taken within a round and their median is
+// reported: c1 in many short rounds (latency), then c32 in fewer, longer ones (throughput). Writes .bench/sidecar/results.json and prints a table. `--quick` runs smaller counts.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -9,13 +12,23 @@ import { cpus, loadavg, setPriority } from "node:os";
 import { join, resolve } from "node:path";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { CertificateAuthority } from "../../../sidecar/ca.js";
+import { SIDECAR_NODE_FLAGS } from "../../../sidecar/node-flags.js";
 import { BUNDLE_FLAGS } from "../bundle.js";
 import { canConnect, freePort } from "./ports.js";
 
 const repo = resolve(import.meta.dirname, "../../..");
 const work = join(repo, ".bench/sidecar");
 const quick = process.argv.includes("--quick");
-const COUNTS = quick ? { warm: 50, c1: 300, c32Each: 30, fresh: 10, mints: 30 } : { warm: 200, c1: 2000, c32Each: 150, fresh: 40, mints: 200 };
+/** Totals per target over all rounds; each round takes its share. */
+const COUNTS = quick
+  ? { c1Rounds: 6, c32Rounds: 3, warm: 50, warmEach: 20, c1: 600, c32Each: 90, fresh: 10, mints: 30 }
+  : { c1Rounds: 20, c32Rounds: 8, warm: 200, warmEach: 50, c1: 4000, c32Each: 800, fresh: 40, mints: 200 };
+/**
+ * Unmeasured requests at the start of every slice. A target waits idle while the others take
+ * their slices, and V8's memory reducer shrinks an idle isolate's young generation, so a Node
+ * proxy's first requests after a pause run with a small heap; a proxy under steady use does not.
+ */
+const SLICE_WARM = { c1: 20, c32Each: 3 };
 const SECRET = "sk-ant-api03-" + "BENCHrealREALrealREALrealREALrealREALreal0";
 const STUB = "sk-ant-api03-" + "BENCHstubSTUBstubSTUBstubSTUBstubSTUBstub1";
 const children: ChildProcess[] = [];
@@ -31,13 +44,31 @@ interface Result {
   c1: { p50: number; p99: number; rps: number };
   c32: { p50: number; p99: number; rps: number };
   newConnectionMs: number;
-  /** CPU time of the proxy process (and its children) per keep-alive request at concurrency 1. */
-  cpuMsPerRequest?: number;
+  /** CPU time of the proxy process (and its children) per keep-alive request, at concurrency 1 and 32. */
+  cpuMsPerRequest?: { c1: number; c32: number };
   /** RSS of the process just started, before its first request. */
   idleRssMb?: number;
   loadedRssMb?: number;
   /** RSS after SETTLE_MS without traffic following the load: a long-running pod's idle state (V8's memory reducer has run). */
   settledRssMb?: number;
+  error?: string;
+}
+
+/** What one target gathers over the rounds. */
+interface Tally {
+  target: Target;
+  idleRssMb: number | undefined;
+  one?: Connection;
+  many: Connection[];
+  c1: number[];
+  c32: number[];
+  /** Per round: the c1 slice's p50 (ms) and the c32 slice's requests/s. */
+  rounds: { c1P50: number[]; c32Rps: number[] };
+  c1Seconds: number;
+  c32Seconds: number;
+  cpuMs: { c1: number; c32: number };
+  loadedRssMb: number;
+  fresh: number[];
   error?: string;
 }
 
@@ -178,61 +209,166 @@ function cpuMs(pid: number | undefined): number | undefined {
   }
 }
 
-async function measureIfWanted(target: Target, host: string): Promise<Result | undefined> {
-  return only === undefined || target.name.includes(only) ? measure(target, host) : undefined;
-}
-
-function pushIfWanted(results: Result[], result: Result | undefined): void {
-  if (result !== undefined) results.push(result);
-}
-
 /** `--only <text>` measures only the targets whose name contains it (for profiling one). */
 const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined;
 
-async function measure(target: Target, host: string): Promise<Result> {
-  const idleRssMb = rssMb(target.pid);
-  const one = new Connection(await target.connect(), host);
-  for (let index = 0; index < COUNTS.warm; index++) await one.request();
+function tally(target: Target): Tally {
+  return { target, idleRssMb: rssMb(target.pid), many: [], c1: [], c32: [], rounds: { c1P50: [], c32Rps: [] }, c1Seconds: 0, c32Seconds: 0, cpuMs: { c1: 0, c32: 0 }, loadedRssMb: 0, fresh: [] };
+}
+
+/** Opens the target's keep-alive connections (one, and 32) and warms them. */
+async function openConnections(t: Tally, host: string): Promise<void> {
+  t.one = new Connection(await t.target.connect(), host);
+  for (let index = 0; index < COUNTS.warm; index++) await t.one.request();
+  t.many = await Promise.all(Array.from({ length: 32 }, async () => new Connection(await t.target.connect(), host)));
+  await Promise.all(t.many.map(async (connection) => {
+    for (let index = 0; index < COUNTS.warmEach; index++) await connection.request();
+  }));
+}
+
+/** One round's slice of a target at concurrency 1: keep-alive requests one after another. */
+async function c1Slice(t: Tally): Promise<void> {
+  const one = t.one;
+  if (one === undefined) throw new Error("connections not open");
+  for (let index = 0; index < SLICE_WARM.c1; index++) await one.request();
   const c1: number[] = [];
-  const cpuBefore = cpuMs(target.pid);
-  const c1Start = performance.now();
-  for (let index = 0; index < COUNTS.c1; index++) c1.push(await one.request());
-  const c1Seconds = (performance.now() - c1Start) / 1000;
-  const cpuAfter = cpuMs(target.pid);
-  one.close();
+  const cpu = cpuMs(t.target.pid);
+  const started = performance.now();
+  for (let index = 0; index < COUNTS.c1 / COUNTS.c1Rounds; index++) c1.push(await one.request());
+  t.c1Seconds += (performance.now() - started) / 1000;
+  const cpuAfter = cpuMs(t.target.pid);
+  if (cpu !== undefined && cpuAfter !== undefined) t.cpuMs.c1 += cpuAfter - cpu;
+  t.c1.push(...c1);
+  t.rounds.c1P50.push(percentile(c1, 50));
+}
 
-  const many = await Promise.all(Array.from({ length: 32 }, async () => new Connection(await target.connect(), host)));
-  await Promise.all(many.map(async (connection) => {
-    for (let index = 0; index < 5; index++) await connection.request();
+/** One round's slice of a target at concurrency 32: 32 keep-alive connections, one request in flight on each. */
+async function c32Slice(t: Tally): Promise<void> {
+  await Promise.all(t.many.map(async (connection) => {
+    for (let index = 0; index < SLICE_WARM.c32Each; index++) await connection.request();
   }));
-  let loadedRssMb = 0;
-  const sampler = setInterval(() => (loadedRssMb = Math.max(loadedRssMb, rssMb(target.pid) ?? 0)), 50);
+  const sampler = t.target.pid === undefined ? undefined : setInterval(() => (t.loadedRssMb = Math.max(t.loadedRssMb, rssMb(t.target.pid) ?? 0)), 50);
   const c32: number[] = [];
-  const c32Start = performance.now();
-  await Promise.all(many.map(async (connection) => {
-    for (let index = 0; index < COUNTS.c32Each; index++) c32.push(await connection.request());
+  const each = Math.ceil(COUNTS.c32Each / COUNTS.c32Rounds);
+  const cpu = cpuMs(t.target.pid);
+  const started = performance.now();
+  await Promise.all(t.many.map(async (connection) => {
+    for (let index = 0; index < each; index++) c32.push(await connection.request());
   }));
-  const c32Seconds = (performance.now() - c32Start) / 1000;
+  const seconds = (performance.now() - started) / 1000;
+  const cpuAfter = cpuMs(t.target.pid);
+  if (cpu !== undefined && cpuAfter !== undefined) t.cpuMs.c32 += cpuAfter - cpu;
   clearInterval(sampler);
-  loadedRssMb = Math.max(loadedRssMb, rssMb(target.pid) ?? 0);
-  for (const connection of many) connection.close();
+  t.loadedRssMb = Math.max(t.loadedRssMb, rssMb(t.target.pid) ?? 0);
+  t.c32.push(...c32);
+  t.c32Seconds += seconds;
+  t.rounds.c32Rps.push(c32.length / seconds);
+}
 
-  const fresh: number[] = [];
-  for (let index = 0; index < COUNTS.fresh; index++) {
-    const started = performance.now();
-    const connection = new Connection(await target.connect(), host);
-    await connection.request();
-    fresh.push(performance.now() - started);
-    connection.close();
+/**
+ * Measures every target in rounds, each round starting one target later, so that no target
+ * always follows the same neighbour or always meets the run's start or end. A target that fails
+ * is reported with its error and left out of the rounds after.
+ */
+async function measureAll(targets: Target[], host: string): Promise<Tally[]> {
+  const tallies = targets.map(tally);
+  const live = (): Tally[] => tallies.filter((t) => t.error === undefined);
+  const attempt = async (t: Tally, step: () => Promise<void>): Promise<void> => {
+    try {
+      await step();
+    } catch (error) {
+      t.error = error instanceof Error ? error.message : String(error);
+    }
+  };
+  for (const t of tallies) await attempt(t, () => openConnections(t, host));
+  const rotated = (round: number): Tally[] => {
+    const order = live();
+    return [...order.slice(round % order.length), ...order.slice(0, round % order.length)];
+  };
+  for (let round = 0; round < COUNTS.c1Rounds; round++) {
+    for (const t of rotated(round)) await attempt(t, () => c1Slice(t));
   }
+  console.log(`c1: ${COUNTS.c1Rounds} rounds done`);
+  for (let round = 0; round < COUNTS.c32Rounds; round++) {
+    const turned = rotated(round);
+    for (const t of turned) await attempt(t, () => c32Slice(t));
+    console.log(`c32 round ${round + 1}/${COUNTS.c32Rounds}: ${turned.map((t) => `${t.target.name} ${Math.round(t.rounds.c32Rps.at(-1) ?? 0)}/s`).join(", ")}`);
+  }
+  for (const t of tallies) {
+    t.one?.close();
+    for (const connection of t.many) connection.close();
+  }
+  for (let index = 0; index < COUNTS.fresh; index++) {
+    for (const t of live()) {
+      await attempt(t, async () => {
+        const started = performance.now();
+        const connection = new Connection(await t.target.connect(), host);
+        await connection.request();
+        t.fresh.push(performance.now() - started);
+        connection.close();
+      });
+    }
+  }
+  return tallies;
+}
+
+async function resultsOf(tallies: Tally[]): Promise<Result[]> {
+  // One wait for every process: each has been idle since its last slice.
+  await new Promise((resolveWait) => setTimeout(resolveWait, SETTLE_MS));
   const round = (value: number): number => Math.round(value * 1000) / 1000;
+  return tallies.map((t) => {
+    if (t.error !== undefined && t.c1.length === 0) return { name: t.target.name, c1: { p50: 0, p99: 0, rps: 0 }, c32: { p50: 0, p99: 0, rps: 0 }, newConnectionMs: 0, error: t.error };
+    const proxied = t.target.pid !== undefined;
+    return {
+      name: t.target.name,
+      c1: { p50: round(percentile(t.c1, 50)), p99: round(percentile(t.c1, 99)), rps: Math.round(t.c1.length / t.c1Seconds) },
+      c32: { p50: round(percentile(t.c32, 50)), p99: round(percentile(t.c32, 99)), rps: Math.round(t.c32.length / t.c32Seconds) },
+      newConnectionMs: round(percentile(t.fresh, 50)),
+      ...(proxied ? { cpuMsPerRequest: { c1: round(t.cpuMs.c1 / t.c1.length), c32: round(t.cpuMs.c32 / t.c32.length) } } : {}),
+      ...(proxied ? { idleRssMb: t.idleRssMb, loadedRssMb: t.loadedRssMb, settledRssMb: rssMb(t.target.pid) } : {}),
+      ...(t.error === undefined ? {} : { error: t.error }),
+    };
+  });
+}
+
+const median = (values: number[]): number => percentile(values, 50);
+
+/** A per-round comparison of two targets: its median, its range, and in how many rounds the sidecar did better. */
+interface Comparison {
+  median: number;
+  min: number;
+  max: number;
+  won: number;
+  rounds: number;
+}
+
+type Measure = keyof Tally["rounds"];
+
+function compare(own: number[], theirs: number[], value: (own: number, theirs: number) => number, better: (figure: number) => boolean, digits: number): Comparison | undefined {
+  const rounds = Math.min(own.length, theirs.length);
+  if (rounds === 0) return undefined;
+  const figures = Array.from({ length: rounds }, (_, index) => value(own[index]!, theirs[index]!));
+  const scale = 10 ** digits;
+  const fix = (figure: number): number => Math.round(figure * scale) / scale;
+  return { median: fix(median(figures)), min: fix(Math.min(...figures)), max: fix(Math.max(...figures)), won: figures.filter(better).length, rounds };
+}
+
+/** The issue's targets, each as a per-round figure of the sidecar against its reference in the same round. */
+function verdicts(tallies: Tally[]): Record<string, Comparison | undefined> {
+  const find = (prefix: string): Tally | undefined => tallies.find((t) => t.target.name.startsWith(prefix));
+  const swap = find("sidecar (intercept");
+  const against = (prefix: string, measure: Measure, value: (own: number, theirs: number) => number, better: (figure: number) => boolean, digits: number): Comparison | undefined => {
+    const other = find(prefix);
+    return swap === undefined || other === undefined ? undefined : compare(swap.rounds[measure], other.rounds[measure], value, better, digits);
+  };
+  const ratio = (own: number, theirs: number): number => own / theirs;
   return {
-    name: target.name,
-    c1: { p50: round(percentile(c1, 50)), p99: round(percentile(c1, 99)), rps: Math.round(c1.length / c1Seconds) },
-    c32: { p50: round(percentile(c32, 50)), p99: round(percentile(c32, 99)), rps: Math.round(c32.length / c32Seconds) },
-    newConnectionMs: round(percentile(fresh, 50)),
-    ...(cpuBefore === undefined || cpuAfter === undefined ? {} : { cpuMsPerRequest: round((cpuAfter - cpuBefore) / COUNTS.c1) }),
-    ...(idleRssMb === undefined ? {} : { idleRssMb, loadedRssMb, settledRssMb: await settledRss(target.pid) }),
+    addedKeepAliveP50Ms: against("direct", "c1P50", (own, theirs) => own - theirs, (added) => added <= 0.3, 3),
+    c32ShareOfDirect: against("direct", "c32Rps", ratio, (share) => share >= 0.5, 2),
+    c1P50OverSquid: against("squid", "c1P50", ratio, (figure) => figure < 1, 2),
+    c32RpsOverSquid: against("squid", "c32Rps", ratio, (figure) => figure > 1, 2),
+    c1P50OverMitmproxy: against("mitmproxy", "c1P50", ratio, (figure) => figure < 1, 2),
+    c32RpsOverMitmproxy: against("mitmproxy", "c32Rps", ratio, (figure) => figure > 1, 2),
   };
 }
 
@@ -289,21 +425,13 @@ async function podEntryRss(config: string): Promise<{ startMb: number | undefine
   const bundle = join(outdir, "main.mjs");
   const [explicit, tls, http, dns, admin] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
   const address = (port: number): string => `127.0.0.1:${port}`;
-  const { child } = await startChild(process.execPath, [...POD_NODE_FLAGS, bundle, "--config", config,
+  const { child } = await startChild(process.execPath, [...SIDECAR_NODE_FLAGS, bundle, "--config", config,
     "--explicit", address(explicit), "--transparent-tls", address(tls), "--transparent-http", address(http), "--dns", address(dns), "--admin", address(admin)], { port: admin });
   const startMb = rssMb(child.pid);
   const settledMb = await settledRss(child.pid);
   child.kill("SIGTERM");
   return { startMb, settledMb };
 }
-
-/**
- * The V8 flags of the sidecar container's command (proposed to operator/desired.ts, see
- * README.md): a 1 MB young generation (the sidecar's garbage is short-lived request buffers, so
- * a small nursery costs little time and keeps RSS flat under load) and an old-space ceiling
- * well inside the container's 256 Mi memory limit, so V8 collects harder before the kernel kills.
- */
-const POD_NODE_FLAGS = ["--max-semi-space-size=1", "--max-old-space-size=160"];
 
 async function main(): Promise<void> {
   // The machine may be busy with other work; every process of the run (children inherit it)
@@ -329,10 +457,8 @@ async function main(): Promise<void> {
   const upstream = await startChild(process.execPath, ["--import", "tsx", join(repo, "test/bench/sidecar/upstream.ts"), join(dir, "upstream.crt"), join(dir, "upstream.key")], { line: true });
   const upstreamPort = (JSON.parse(upstream.line ?? "{}") as { port: number }).port;
   const target = `localhost:${upstreamPort}`;
-  const results: Result[] = [];
+  const targets: Target[] = [{ name: "direct", connect: () => directTls(upstreamPort, upstreamCaPem) }];
   const notes: string[] = [];
-
-  pushIfWanted(results, await measureIfWanted({ name: "direct", connect: () => directTls(upstreamPort, upstreamCaPem) }, target));
 
   // The sidecar: intercept + swap for localhost, raw tunnel for tunnel.bench.test.
   mkdirSync(join(dir, "ca"), { recursive: true });
@@ -344,14 +470,12 @@ async function main(): Promise<void> {
   }));
   const sidecarScript = buildSidecar();
   // BENCH_SIDECAR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/x" profiles the sidecar under this load.
-  const nodeArgs = [...POD_NODE_FLAGS, ...(process.env.BENCH_SIDECAR_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "")];
+  const nodeArgs = [...SIDECAR_NODE_FLAGS, ...(process.env.BENCH_SIDECAR_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "")];
   const sidecar = await startChild(process.execPath, [...nodeArgs, sidecarScript, join(dir, "sidecar.json")], { line: true });
   const sidecarPort = (JSON.parse(sidecar.line ?? "{}") as { explicit: number }).explicit;
   const sidecarCa = readFileSync(join(dir, "ca", "ca.crt"), "utf8");
-  pushIfWanted(results, await measureIfWanted({ name: "sidecar (intercept + swap)", pid: sidecar.child.pid, connect: () => viaProxy(sidecarPort, target, "localhost", sidecarCa) }, target));
-  pushIfWanted(results, await measureIfWanted({ name: "sidecar (tunnel)", pid: sidecar.child.pid, connect: () => viaProxy(sidecarPort, `tunnel.bench.test:${upstreamPort}`, "tunnel.bench.test", upstreamCaPem) }, target));
-  sidecar.child.kill("SIGTERM");
-  await once(sidecar.child, "exit");
+  targets.push({ name: "sidecar (intercept + swap)", pid: sidecar.child.pid, connect: () => viaProxy(sidecarPort, target, "localhost", sidecarCa) });
+  targets.push({ name: "sidecar (tunnel)", pid: sidecar.child.pid, connect: () => viaProxy(sidecarPort, `tunnel.bench.test:${upstreamPort}`, "tunnel.bench.test", upstreamCaPem) });
 
   // Reference: Node's floor for a TLS-terminating proxy, to tell the sidecar's cost from Node's.
   const proxyCa = await CertificateAuthority.create();
@@ -360,36 +484,37 @@ async function main(): Promise<void> {
   writeFileSync(join(dir, "minimal.key"), proxyLeaf.keyPem);
   const minimal = await startChild(process.execPath, [join(work, "build/test/bench/sidecar/minimal-proxy.js"), join(dir, "minimal.crt"), join(dir, "minimal.key"), join(dir, "upstream-ca.crt")], { line: true });
   const minimalPort = (JSON.parse(minimal.line ?? "{}") as { port: number }).port;
-  pushIfWanted(results, await measureIfWanted({ name: "node minimal TLS proxy (ref)", pid: minimal.child.pid, connect: () => viaProxy(minimalPort, target, "localhost", proxyCa.certificatePem) }, target));
-  minimal.child.kill("SIGTERM");
+  targets.push({ name: "node minimal TLS proxy (ref)", pid: minimal.child.pid, connect: () => viaProxy(minimalPort, target, "localhost", proxyCa.certificatePem) });
 
   for (const [name, start] of [["mitmproxy (intercept)", startMitmproxy], ["squid (ssl-bump)", startSquid]] as const) {
     try {
       const proxy = await start(dir, SECRET);
-      pushIfWanted(results, await measureIfWanted({ name, pid: proxy.pid, connect: () => viaProxy(proxy.port, target, "localhost", proxy.ca) }, target));
-      proxy.stop();
+      targets.push({ name, pid: proxy.pid, connect: () => viaProxy(proxy.port, target, "localhost", proxy.ca) });
     } catch (error) {
       const message = error instanceof Error ? error.message.split("\n")[0] ?? "" : String(error);
       notes.push(`${name}: not measured — ${message}`);
     }
   }
+  const wanted = targets.filter((candidate) => only === undefined || candidate.name.includes(only));
+  console.log(`${wanted.length} targets; c1 in ${COUNTS.c1Rounds} rounds, c32 in ${COUNTS.c32Rounds} (load ${loadAtStart.join(" ")})`);
+  const tallies = await measureAll(wanted, target);
+  const results = await resultsOf(tallies);
+  for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
   const mint = await mintTimes();
   const podEntry = await podEntryRss(join(dir, "sidecar.json"));
-  const direct = results.find((result) => result.name === "direct");
-  const swap = results.find((result) => result.name.startsWith("sidecar (intercept"));
   const summary = {
     date: new Date().toISOString(),
     quick,
     counts: COUNTS,
+    nodeFlags: nodeArgs,
     // The machine is shared: figures mean little without how busy it was.
     cpus: cpus().length,
     loadAverage: { start: loadAtStart, end: loadavg().map((value) => Math.round(value * 100) / 100) },
     results,
     leafMint: mint,
     podEntry,
-    addedKeepAliveP50Ms: direct !== undefined && swap !== undefined ? Math.round((swap.c1.p50 - direct.c1.p50) * 1000) / 1000 : undefined,
-    rpsShareOfDirectC32: direct !== undefined && swap !== undefined ? Math.round((swap.c32.rps / direct.c32.rps) * 100) / 100 : undefined,
-    notes,
+    verdicts: verdicts(tallies),
+    notes: [...notes, ...results.filter((result) => result.error !== undefined).map((result) => `${result.name}: ${String(result.error)}`)],
   };
   writeFileSync(join(work, "results.json"), `${JSON.stringify(summary, null, 2)}\n`);
   printTable(summary);
@@ -454,16 +579,26 @@ async function startSquid(dir: string, secret: string): Promise<Proxy> {
   return { port, pid: child.pid, ca: readFileSync(join(squidDir, "ca.crt"), "utf8"), stop: () => child.kill("SIGTERM") };
 }
 
-function printTable(summary: { cpus: number; loadAverage: { start: number[]; end: number[] }; results: Result[]; leafMint: { leafP50Ms: number; contextP50Ms: number }; podEntry: { startMb: number | undefined; settledMb: number | undefined }; addedKeepAliveP50Ms?: number; rpsShareOfDirectC32?: number; notes: string[] }): void {
-  const rows = [["target", "c1 p50 ms", "c1 p99 ms", "c1 req/s", "c32 p50 ms", "c32 p99 ms", "c32 req/s", "new conn ms", "CPU ms/req", "start RSS MB", "loaded RSS MB", "idle after load MB"]];
+function printTable(summary: { cpus: number; loadAverage: { start: number[]; end: number[] }; results: Result[]; leafMint: { leafP50Ms: number; contextP50Ms: number }; podEntry: { startMb: number | undefined; settledMb: number | undefined }; verdicts: Record<string, Comparison | undefined>; notes: string[] }): void {
+  const rows = [["target", "c1 p50 ms", "c1 p99 ms", "c1 req/s", "c32 p50 ms", "c32 p99 ms", "c32 req/s", "new conn ms", "CPU ms/req c1", "CPU ms/req c32", "start RSS MB", "loaded RSS MB", "idle after load MB"]];
   for (const result of summary.results) {
-    rows.push([result.name, result.c1.p50, result.c1.p99, result.c1.rps, result.c32.p50, result.c32.p99, result.c32.rps, result.newConnectionMs, result.cpuMsPerRequest ?? "-", result.idleRssMb ?? "-", result.loadedRssMb ?? "-", result.settledRssMb ?? "-"].map(String));
+    rows.push([result.name, result.c1.p50, result.c1.p99, result.c1.rps, result.c32.p50, result.c32.p99, result.c32.rps, result.newConnectionMs, result.cpuMsPerRequest?.c1 ?? "-", result.cpuMsPerRequest?.c32 ?? "-", result.idleRssMb ?? "-", result.loadedRssMb ?? "-", result.settledRssMb ?? "-"].map(String));
   }
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? "").length))) ?? [];
   for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(" | "));
   console.log(`leaf mint p50 ${summary.leafMint.leafP50Ms} ms (with TLS context ${summary.leafMint.contextP50Ms} ms)`);
   console.log(`sidecar/main.js as the pod runs it (bundled, pod flags), idle: start RSS ${String(summary.podEntry.startMb)} MB, after ${SETTLE_MS / 1000} s ${String(summary.podEntry.settledMb)} MB`);
-  console.log(`added keep-alive p50 over direct (c1): ${String(summary.addedKeepAliveP50Ms)} ms; sidecar c32 req/s share of direct: ${String(summary.rpsShareOfDirectC32)}`);
+  const line = (label: string, comparison: Comparison | undefined, target: string): void => {
+    if (comparison === undefined) return;
+    console.log(`${label}: median ${comparison.median} (rounds ${comparison.min}–${comparison.max}); ${target} in ${comparison.won} of ${comparison.rounds} rounds`);
+  };
+  const { verdicts: v } = summary;
+  line("added keep-alive p50 over direct, c1, ms", v.addedKeepAliveP50Ms, "≤ 0.3 ms");
+  line("sidecar c32 req/s as a share of direct's", v.c32ShareOfDirect, "≥ 0.5");
+  line("sidecar c1 p50 / squid's", v.c1P50OverSquid, "faster than squid");
+  line("sidecar c32 req/s / squid's", v.c32RpsOverSquid, "faster than squid");
+  line("sidecar c1 p50 / mitmproxy's", v.c1P50OverMitmproxy, "faster than mitmproxy");
+  line("sidecar c32 req/s / mitmproxy's", v.c32RpsOverMitmproxy, "faster than mitmproxy");
   console.log(`load average (1/5/15 min) at start ${summary.loadAverage.start.join(" ")}, at end ${summary.loadAverage.end.join(" ")} on ${summary.cpus} CPUs`);
   for (const note of summary.notes) console.log(`note: ${note}`);
 }

@@ -14,13 +14,13 @@ import { join, resolve } from "node:path";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { parseArgs } from "node:util";
 import { CertificateAuthority } from "../../../sidecar/ca.js";
+import { SIDECAR_NODE_FLAGS } from "../../../sidecar/node-flags.js";
 import { bundle } from "../bundle.js";
 import { canConnect, freePort } from "./ports.js";
 
 const repo = resolve(import.meta.dirname, "../../..");
 const SECRET = "sk-ant-api03-" + "BENCHrealREALrealREALrealREALrealREALreal0";
 const STUB = "sk-ant-api03-" + "BENCHstubSTUBstubSTUBstubSTUBstubSTUBstub1";
-const POD_NODE_FLAGS = ["--max-semi-space-size=1", "--max-old-space-size=160"];
 const { values: args } = parseArgs({
   options: {
     proxy: { type: "string", default: "sidecar" },
@@ -78,26 +78,33 @@ async function viaProxy(proxyPort: number, target: string, ca: string): Promise<
   return tls;
 }
 
-/** Sends `count` requests one after another on `socket`, each waiting for its whole response. */
-async function requests(socket: TLSSocket, host: string, count: number): Promise<void> {
-  let buffer: Buffer = Buffer.alloc(0);
-  let wake: (() => void) | undefined;
-  socket.on("data", (data: Buffer) => {
-    buffer = buffer.length === 0 ? data : Buffer.concat([buffer, data]);
-    wake?.();
-  });
-  for (let index = 0; index < count; index++) {
-    socket.write(`GET /bench HTTP/1.1\r\nHost: ${host}\r\nx-api-key: ${STUB}\r\naccept: application/json\r\n\r\n`);
-    for (;;) {
-      const end = buffer.indexOf("\r\n\r\n");
-      const length = end < 0 ? undefined : /content-length: *([0-9]+)/i.exec(buffer.toString("latin1", 0, end))?.[1];
-      const total = end < 0 ? -1 : length === undefined ? buffer.indexOf("\r\n0\r\n\r\n", end) + 7 : end + 4 + Number(length);
-      if (end >= 0 && total >= 7 && buffer.length >= total) {
-        if (buffer.toString("latin1", 9, 12) !== "200") throw new Error(`status ${buffer.toString("latin1", 0, 12)}`);
-        buffer = buffer.subarray(total);
-        break;
+/** A keep-alive client on one socket: one `data` listener for the socket's life, however many batches it sends. */
+class Client {
+  private buffer: Buffer = Buffer.alloc(0);
+  private wake: (() => void) | undefined;
+  constructor(readonly socket: TLSSocket) {
+    socket.on("data", (data: Buffer) => {
+      this.buffer = this.buffer.length === 0 ? data : Buffer.concat([this.buffer, data]);
+      this.wake?.();
+    });
+  }
+
+  /** Sends `count` requests one after another, each waiting for its whole response. */
+  async requests(host: string, count: number): Promise<void> {
+    for (let index = 0; index < count; index++) {
+      this.socket.write(`GET /bench HTTP/1.1\r\nHost: ${host}\r\nx-api-key: ${STUB}\r\naccept: application/json\r\n\r\n`);
+      for (;;) {
+        const buffer = this.buffer;
+        const end = buffer.indexOf("\r\n\r\n");
+        const length = end < 0 ? undefined : /content-length: *([0-9]+)/i.exec(buffer.toString("latin1", 0, end))?.[1];
+        const total = end < 0 ? -1 : length === undefined ? buffer.indexOf("\r\n0\r\n\r\n", end) + 7 : end + 4 + Number(length);
+        if (end >= 0 && total >= 7 && buffer.length >= total) {
+          if (buffer.toString("latin1", 9, 12) !== "200") throw new Error(`status ${buffer.toString("latin1", 0, 12)}`);
+          this.buffer = buffer.subarray(total);
+          break;
+        }
+        await new Promise<void>((done) => (this.wake = done));
       }
-      await new Promise<void>((done) => (wake = done));
     }
   }
 }
@@ -158,22 +165,22 @@ async function main(): Promise<void> {
     const script = join(dir, "sidecar-process.mjs");
     bundle(join(repo, "test/bench/sidecar/sidecar-process.ts"), script);
     const extra = (process.env.PROFILE_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "");
-    const sidecar = await startChild(process.execPath, [...POD_NODE_FLAGS, ...extra, script, join(dir, "sidecar.json")], { line: true });
+    const sidecar = await startChild(process.execPath, [...SIDECAR_NODE_FLAGS, ...extra, script, join(dir, "sidecar.json")], { line: true });
     proxy = { port: (JSON.parse(sidecar.line ?? "{}") as { explicit: number }).explicit, pid: sidecar.child.pid, ca: readFileSync(join(dir, "ca", "ca.crt"), "utf8") };
   }
   const concurrency = Number(args.concurrency);
   const total = Number(args.requests);
-  const sockets = await Promise.all(Array.from({ length: concurrency }, () => viaProxy(proxy.port, target, proxy.ca)));
-  await Promise.all(sockets.map((socket) => requests(socket, target, 20)));
+  const clients = (await Promise.all(Array.from({ length: concurrency }, () => viaProxy(proxy.port, target, proxy.ca)))).map((socket) => new Client(socket));
+  await Promise.all(clients.map((client) => client.requests(target, 20)));
   console.log(JSON.stringify({ proxyPid: proxy.pid }));
   await new Promise((wake) => setTimeout(wake, Number(args["pause-ms"])));
   const cpuBefore = cpuMs(proxy.pid);
   const started = performance.now();
-  await Promise.all(sockets.map((socket) => requests(socket, target, Math.ceil(total / concurrency))));
+  await Promise.all(clients.map((client) => client.requests(target, Math.ceil(total / concurrency))));
   const seconds = (performance.now() - started) / 1000;
   const cpuPerRequest = Math.round(((cpuMs(proxy.pid) - cpuBefore) / total) * 1000) / 1000;
   console.log(JSON.stringify({ proxy: args.proxy, concurrency, requests: total, seconds: Math.round(seconds * 1000) / 1000, rps: Math.round(total / seconds), cpuMsPerRequest: cpuPerRequest, load: loadavg()[0] }));
-  for (const socket of sockets) socket.destroy();
+  for (const client of clients) client.socket.destroy();
   rmSync(dir, { recursive: true, force: true });
 }
 

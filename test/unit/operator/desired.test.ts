@@ -70,7 +70,7 @@ for (const { label, objects, stubs } of CASES) {
     assert.equal(sidecar!.securityContext?.runAsUser, SIDECAR_UID);
     assert.equal(sidecar!.securityContext?.runAsNonRoot, true);
     assert.deepEqual(sidecar!.securityContext?.capabilities, { drop: ["ALL"] });
-    assert.deepEqual(sidecar!.command, ["node", "--max-semi-space-size=1", "--max-old-space-size=160", "/app/dist/sidecar/main.js", "--config", "/etc/agentbox/sidecar/config.json"]);
+    assert.deepEqual(sidecar!.command, ["node", "--max-semi-space-size=4", "--max-old-space-size=160", "/app/dist/sidecar/main.js", "--config", "/etc/agentbox/sidecar/config.json"]);
   });
 
   test(`${label}: the agent is non-root, capability-less, cannot escalate`, () => {
