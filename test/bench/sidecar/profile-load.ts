@@ -4,10 +4,15 @@
 //   node --import tsx test/bench/sidecar/profile-load.ts [--proxy sidecar|squid] [--concurrency 1] [--requests 5000] [--pause-ms 0]
 // PROFILE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p" adds node flags to the sidecar. The
 // proxy's pid is printed before the load starts; `--pause-ms` leaves time to attach `strace -c`.
+// A/B of node flags: `--variants="<flags A>|<flags B>" [--slices 10]` (with "=", as the flags
+// start with a dash) starts one sidecar per variant ("" = the pod's flags alone) and gives each
+// `--requests` per slice in alternating slices (A B, B A, ...), so both see the same machine;
+// prints requests/s, CPU ms per request and p50 latency per variant. This machine's CPU speed
+// drifts by ±20 % over seconds: one sequential run per variant cannot tell a 10 % change.
 // Run it under `flock /tmp/agentbox-bench.lock` like any bench.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect as netConnect } from "node:net";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
@@ -27,6 +32,8 @@ const { values: args } = parseArgs({
     concurrency: { type: "string", default: "1" },
     requests: { type: "string", default: "5000" },
     "pause-ms": { type: "string", default: "0" },
+    variants: { type: "string" },
+    slices: { type: "string", default: "10" },
   },
 });
 const children: ChildProcess[] = [];
@@ -89,9 +96,10 @@ class Client {
     });
   }
 
-  /** Sends `count` requests one after another, each waiting for its whole response. */
-  async requests(host: string, count: number): Promise<void> {
+  /** Sends `count` requests one after another, each waiting for its whole response; each one's time (ms) goes to `latencies`. */
+  async requests(host: string, count: number, latencies?: number[]): Promise<void> {
     for (let index = 0; index < count; index++) {
+      const started = performance.now();
       this.socket.write(`GET /bench HTTP/1.1\r\nHost: ${host}\r\nx-api-key: ${STUB}\r\naccept: application/json\r\n\r\n`);
       for (;;) {
         const buffer = this.buffer;
@@ -101,6 +109,7 @@ class Client {
         if (end >= 0 && total >= 7 && buffer.length >= total) {
           if (buffer.toString("latin1", 9, 12) !== "200") throw new Error(`status ${buffer.toString("latin1", 0, 12)}`);
           this.buffer = buffer.subarray(total);
+          latencies?.push(performance.now() - started);
           break;
         }
         await new Promise<void>((done) => (this.wake = done));
@@ -115,7 +124,7 @@ function cpuMs(pid: number | undefined): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-async function startSquid(dir: string, upstreamCa: string): Promise<{ port: number; pid: number | undefined; ca: string }> {
+async function startSquid(dir: string, upstreamCa: string): Promise<Proxy> {
   const port = await freePort();
   const squidDir = join(dir, "squid");
   mkdirSync(squidDir, { recursive: true });
@@ -139,6 +148,64 @@ async function startSquid(dir: string, upstreamCa: string): Promise<{ port: numb
   return { port, pid: child.pid, ca: readFileSync(join(squidDir, "ca.crt"), "utf8") };
 }
 
+interface Proxy {
+  port: number;
+  pid: number | undefined;
+  ca: string;
+}
+
+/** The bundled sidecar with the pod's flags and `extra`, its CA and config under `dir` with `name`. */
+async function startSidecar(dir: string, name: string, extra: string[]): Promise<Proxy> {
+  const caDir = join(dir, `ca${name}`);
+  const config = join(dir, `sidecar${name}.json`);
+  mkdirSync(caDir, { recursive: true });
+  writeFileSync(config, JSON.stringify({
+    egress: { allow: [], allowPrivate: ["127.0.0.0/8"] },
+    credentials: [{ name: "bench", stub: STUB, hosts: ["localhost"], inject: { headers: ["x-api-key"] }, source: { file: { path: join(dir, "secret") } } }],
+    caDir,
+    upstreamCaFile: join(dir, "upstream-ca.crt"),
+  }));
+  const script = join(dir, "sidecar-process.mjs");
+  if (!existsSync(script)) bundle(join(repo, "test/bench/sidecar/sidecar-process.ts"), script);
+  const sidecar = await startChild(process.execPath, [...SIDECAR_NODE_FLAGS, ...extra, script, config], { line: true });
+  return { port: (JSON.parse(sidecar.line ?? "{}") as { explicit: number }).explicit, pid: sidecar.child.pid, ca: readFileSync(join(caDir, "ca.crt"), "utf8") };
+}
+
+/** One sidecar per variant of extra node flags, loaded in alternating slices (see the header). */
+async function compareVariants(dir: string, target: string, variants: string[][]): Promise<void> {
+  const concurrency = Number(args.concurrency);
+  const perSlice = Number(args.requests);
+  const runs = [];
+  for (const [index, flags] of variants.entries()) {
+    const proxy = await startSidecar(dir, String(index), flags);
+    const clients = (await Promise.all(Array.from({ length: concurrency }, () => viaProxy(proxy.port, target, proxy.ca)))).map((socket) => new Client(socket));
+    await Promise.all(clients.map((client) => client.requests(target, 50)));
+    runs.push({ flags, proxy, clients, seconds: 0, cpuMs: 0, requests: 0, latencies: [] as number[] });
+  }
+  for (let slice = 0; slice < Number(args.slices); slice++) {
+    for (const run of slice % 2 === 0 ? runs : [...runs].reverse()) {
+      const cpuBefore = cpuMs(run.proxy.pid);
+      const started = performance.now();
+      await Promise.all(run.clients.map((client) => client.requests(target, Math.ceil(perSlice / concurrency), run.latencies)));
+      run.seconds += (performance.now() - started) / 1000;
+      run.cpuMs += cpuMs(run.proxy.pid) - cpuBefore;
+      run.requests += Math.ceil(perSlice / concurrency) * concurrency;
+    }
+  }
+  for (const run of runs) {
+    const sorted = [...run.latencies].sort((a, b) => a - b);
+    console.log(JSON.stringify({
+      flags: run.flags.join(" ") || "(pod flags only)",
+      concurrency,
+      requests: run.requests,
+      rps: Math.round(run.requests / run.seconds),
+      cpuMsPerRequest: Math.round((run.cpuMs / run.requests) * 1000) / 1000,
+      p50Ms: Math.round((sorted[Math.floor(sorted.length / 2)] ?? 0) * 1000) / 1000,
+    }));
+    for (const client of run.clients) client.socket.destroy();
+  }
+}
+
 async function main(): Promise<void> {
   const dir = join(repo, ".bench/sidecar-profile", `run-${process.pid}`);
   mkdirSync(dir, { recursive: true });
@@ -151,22 +218,16 @@ async function main(): Promise<void> {
   writeFileSync(join(dir, "secret"), SECRET);
   const upstream = await startChild(process.execPath, ["--import", "tsx", join(repo, "test/bench/sidecar/upstream.ts"), join(dir, "upstream.crt"), join(dir, "upstream.key")], { line: true });
   const target = `localhost:${(JSON.parse(upstream.line ?? "{}") as { port: number }).port}`;
-  let proxy: { port: number; pid: number | undefined; ca: string };
+  if (args.variants !== undefined) {
+    await compareVariants(dir, target, args.variants.split("|").map((variant) => variant.split(" ").filter((arg) => arg !== "")));
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  }
+  let proxy: Proxy;
   if (args.proxy === "squid") {
     proxy = await startSquid(dir, join(dir, "upstream-ca.crt"));
   } else {
-    mkdirSync(join(dir, "ca"), { recursive: true });
-    writeFileSync(join(dir, "sidecar.json"), JSON.stringify({
-      egress: { allow: [], allowPrivate: ["127.0.0.0/8"] },
-      credentials: [{ name: "bench", stub: STUB, hosts: ["localhost"], inject: { headers: ["x-api-key"] }, source: { file: { path: join(dir, "secret") } } }],
-      caDir: join(dir, "ca"),
-      upstreamCaFile: join(dir, "upstream-ca.crt"),
-    }));
-    const script = join(dir, "sidecar-process.mjs");
-    bundle(join(repo, "test/bench/sidecar/sidecar-process.ts"), script);
-    const extra = (process.env.PROFILE_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "");
-    const sidecar = await startChild(process.execPath, [...SIDECAR_NODE_FLAGS, ...extra, script, join(dir, "sidecar.json")], { line: true });
-    proxy = { port: (JSON.parse(sidecar.line ?? "{}") as { explicit: number }).explicit, pid: sidecar.child.pid, ca: readFileSync(join(dir, "ca", "ca.crt"), "utf8") };
+    proxy = await startSidecar(dir, "", (process.env.PROFILE_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== ""));
   }
   const concurrency = Number(args.concurrency);
   const total = Number(args.requests);
