@@ -9,6 +9,8 @@
 // `--requests` per slice in alternating slices (A B, B A, ...), so both see the same machine;
 // prints requests/s, CPU ms per request and p50 latency per variant. This machine's CPU speed
 // drifts by ±20 % over seconds: one sequential run per variant cannot tell a 10 % change.
+// A variant whose first word is `bundle=<file.mjs>` runs that bundle of sidecar-process.ts
+// instead of this tree's (an A/B of code: bundle the other tree with test/bench/bundle.ts).
 // Run it under `flock /tmp/agentbox-bench.lock` like any bench.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
@@ -154,8 +156,10 @@ interface Proxy {
   ca: string;
 }
 
-/** The bundled sidecar with the pod's flags and `extra`, its CA and config under `dir` with `name`. */
-async function startSidecar(dir: string, name: string, extra: string[]): Promise<Proxy> {
+/** The bundled sidecar (or a variant's `bundle=`) with the pod's flags and the variant's, its CA and config under `dir` with `name`. */
+async function startSidecar(dir: string, name: string, variant: string[]): Promise<Proxy> {
+  const other = variant[0]?.startsWith("bundle=") === true ? variant[0].slice("bundle=".length) : undefined;
+  const extra = other === undefined ? variant : variant.slice(1);
   const caDir = join(dir, `ca${name}`);
   const config = join(dir, `sidecar${name}.json`);
   mkdirSync(caDir, { recursive: true });
@@ -165,7 +169,8 @@ async function startSidecar(dir: string, name: string, extra: string[]): Promise
     caDir,
     upstreamCaFile: join(dir, "upstream-ca.crt"),
   }));
-  const script = join(dir, "sidecar-process.mjs");
+  if (other !== undefined && !existsSync(other)) throw new Error(`${other}: no such bundle`);
+  const script = other ?? join(dir, "sidecar-process.mjs");
   if (!existsSync(script)) bundle(join(repo, "test/bench/sidecar/sidecar-process.ts"), script);
   const sidecar = await startChild(process.execPath, [...SIDECAR_NODE_FLAGS, ...extra, script, config], { line: true });
   return { port: (JSON.parse(sidecar.line ?? "{}") as { explicit: number }).explicit, pid: sidecar.child.pid, ca: readFileSync(join(caDir, "ca.crt"), "utf8") };
