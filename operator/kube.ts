@@ -45,7 +45,7 @@ export function makeClients(kc: KubeConfig, requestTimeoutMs = REQUEST_TIMEOUT_M
   const configuration = (): Configuration =>
     createConfiguration({
       baseServer: new ServerConfiguration(cluster.server, {}),
-      authMethods: { default: sharedConnections(kc, maxConnections) },
+      authMethods: { default: sharedConnections(kc, { maxConnections }) },
       promiseMiddleware: [
         {
           pre: async (ctx) => {
@@ -76,15 +76,19 @@ export function makeClients(kc: KubeConfig, requestTimeoutMs = REQUEST_TIMEOUT_M
 export const MAX_CONNECTIONS = 16;
 
 /**
- * The kubeconfig's authentication on one connection pool of at most `maxConnections`.
- * client-node builds a new undici Agent for every request, so every API call paid a new TCP
- * connection and TLS handshake (with the client certificate): under a burst of sessions that,
- * more than the API server's own work, was where a reconcile's time went. Headers (bearer
- * tokens, refreshed) are still applied per request; the TLS settings of the first request are
- * kept for the life of the process. Behind a proxy the kubeconfig's own dispatcher is shared
- * as it is (unbounded).
+ * The kubeconfig's authentication on one shared connection pool (of at most `maxConnections`
+ * when given; the session API shares one through `session-api/kube-config.ts`). client-node
+ * builds a new undici Agent for every request, so every API call paid a new TCP connection and
+ * TLS handshake (with the client certificate): under a burst of sessions that, more than the
+ * API server's own work, was where a reconcile's time went. Headers (bearer tokens, refreshed)
+ * are still applied per request, by `authenticate` (the kubeconfig's own authentication unless
+ * a KubeConfig that routes its calls here passes its super method); the TLS settings of the
+ * first request are kept for the life of the process. Behind a proxy the kubeconfig's own
+ * dispatcher is shared as it is (unbounded).
  */
-function sharedConnections(kc: KubeConfig, maxConnections: number): SecurityAuthentication {
+export function sharedConnections(kc: KubeConfig, options: { maxConnections?: number; authenticate?: (ctx: RequestContext) => Promise<void> } = {}): SecurityAuthentication {
+  const authenticate = options.authenticate ?? ((ctx: RequestContext) => kc.applySecurityAuthentication(ctx));
+  const limit = options.maxConnections === undefined ? {} : { connections: options.maxConnections };
   let shared: ReturnType<RequestContext["getDispatcher"]>;
   const pool = async (): Promise<Agent | undefined> => {
     const cluster = kc.getCurrentCluster();
@@ -92,19 +96,19 @@ function sharedConnections(kc: KubeConfig, maxConnections: number): SecurityAuth
     await kc.applyToHTTPSOptions(tls);
     const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername } = tls;
     const opts = kc.createDispatcherOptions(cluster, { ca, cert, key, pfx, passphrase, ...(rejectUnauthorized !== undefined ? { rejectUnauthorized } : {}), ...(servername !== undefined ? { servername } : {}) });
-    if (opts.type === "agent") return new Agent({ connect: opts.connect, connections: maxConnections });
-    if (opts.type === "none") return new Agent({ connections: maxConnections });
+    if (opts.type === "agent") return new Agent({ connect: opts.connect, ...limit });
+    if (opts.type === "none") return new Agent(limit);
     return undefined;
   };
-  let bounded: Promise<Agent | undefined> | undefined;
+  let own: Promise<Agent | undefined> | undefined;
   return {
     getName: () => "kubeconfig, shared connections",
     async applySecurityAuthentication(ctx: RequestContext): Promise<void> {
-      await kc.applySecurityAuthentication(ctx);
-      bounded ??= pool();
-      const own = (await bounded) ?? ctx.getDispatcher();
-      if (!own) return;
-      shared ??= own;
+      await authenticate(ctx);
+      own ??= pool();
+      const dispatcher = (await own) ?? ctx.getDispatcher();
+      if (!dispatcher) return;
+      shared ??= dispatcher;
       ctx.setDispatcher(shared);
     },
   };
