@@ -141,10 +141,17 @@ async function echoWhileStreaming(upstream: Upstream): Promise<Record<string, un
     if (i % 40 === 39) upstream.write("\x15");
   }
   upstream.write("\x03");
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // The tty throws away typed input when it delivers the SIGINT, so a command typed right after
+  // ^C may never reach the shell: type it again until the shell has run it.
   const done = until(upstream, `DONE-${n + 2000}`);
-  upstream.write(`kill %1; echo DONE-$((${n}+2000))\r`);
-  await done;
+  let ran = false;
+  void done.then(() => (ran = true));
+  const deadline = Date.now() + 30_000;
+  while (!ran) {
+    if (Date.now() > deadline) throw new Error("the shell did not come back after ^C within 30 s");
+    upstream.write(`kill %1 2>/dev/null; echo DONE-$((${n}+2000))\r`);
+    await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 250))]);
+  }
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (p: number): number => Number((sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN).toFixed(2));
   return { echoP50Ms: at(50), echoP95Ms: at(95), samples: samples.length };
