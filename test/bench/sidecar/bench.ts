@@ -3,7 +3,8 @@
 // Every target runs at once and is measured in short slices, in rounds that rotate the order:
 // this machine's CPUs speed up and slow down by ±20 % over seconds, so targets measured one
 // after another saw different machines. Ratios are taken within a round and their median is
-// reported: c1 in many short rounds (latency), then c32 in fewer, longer ones (throughput). Writes .bench/sidecar/results.json and prints a table. `--quick` runs smaller counts.
+// reported: c1 in many short rounds (latency), then c32 in fewer, longer ones (throughput).
+// Writes .bench/sidecar/results.json and prints a table. `--quick` runs smaller counts.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -530,7 +531,6 @@ interface Proxy {
   port: number;
   pid: number | undefined;
   ca: string;
-  stop(): void;
 }
 
 async function startMitmproxy(dir: string, secret: string): Promise<Proxy> {
@@ -543,7 +543,7 @@ async function startMitmproxy(dir: string, secret: string): Promise<Proxy> {
     "--set", `confdir=${confdir}`, "--set", `ssl_verify_upstream_trusted_ca=${join(dir, "upstream-ca.crt")}`,
     "--set", `modify_headers=/~q/x-api-key/${secret}`,
   ], { port });
-  return { port, pid: child.pid, ca: readFileSync(join(confdir, "mitmproxy-ca-cert.pem"), "utf8"), stop: () => child.kill("SIGTERM") };
+  return { port, pid: child.pid, ca: readFileSync(join(confdir, "mitmproxy-ca-cert.pem"), "utf8") };
 }
 
 async function startSquid(dir: string, secret: string): Promise<Proxy> {
@@ -576,7 +576,7 @@ async function startSquid(dir: string, secret: string): Promise<Proxy> {
     "",
   ].join("\n"));
   const { child } = await startChild("/usr/sbin/squid", ["-N", "-f", join(squidDir, "squid.conf")], { port });
-  return { port, pid: child.pid, ca: readFileSync(join(squidDir, "ca.crt"), "utf8"), stop: () => child.kill("SIGTERM") };
+  return { port, pid: child.pid, ca: readFileSync(join(squidDir, "ca.crt"), "utf8") };
 }
 
 function printTable(summary: { cpus: number; loadAverage: { start: number[]; end: number[] }; results: Result[]; leafMint: { leafP50Ms: number; contextP50Ms: number }; podEntry: { startMb: number | undefined; settledMb: number | undefined }; verdicts: Record<string, Comparison | undefined>; notes: string[] }): void {

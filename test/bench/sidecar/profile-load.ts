@@ -176,7 +176,7 @@ async function startSidecar(dir: string, name: string, variant: string[]): Promi
   return { port: (JSON.parse(sidecar.line ?? "{}") as { explicit: number }).explicit, pid: sidecar.child.pid, ca: readFileSync(join(caDir, "ca.crt"), "utf8") };
 }
 
-/** One sidecar per variant of extra node flags, loaded in alternating slices (see the header). */
+/** One sidecar per variant (extra node flags, or another bundle), loaded in alternating slices (see the header). */
 async function compareVariants(dir: string, target: string, variants: string[][]): Promise<void> {
   const concurrency = Number(args.concurrency);
   const perSlice = Number(args.requests);
