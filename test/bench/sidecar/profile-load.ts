@@ -44,7 +44,8 @@ async function startChild(command: string, argv: string[], ready: { line: true }
   const child = spawn(command, argv, { stdio: ["ignore", "pipe", "inherit"], cwd: repo });
   children.push(child);
   if ("line" in ready) {
-    // The first line is the ports; anything after it (a --trace-* flag's output) goes to stderr.
+    // The ports are the first line that is JSON; every other line (a --trace-* flag's output,
+    // before or after it) goes to stderr.
     const line = await new Promise<string>((done, fail) => {
       let buffered: string | undefined = "";
       child.stdout?.on("data", (chunk: Buffer) => {
@@ -53,7 +54,12 @@ async function startChild(command: string, argv: string[], ready: { line: true }
           return;
         }
         buffered += String(chunk);
-        const end = buffered.indexOf("\n");
+        let end = buffered.indexOf("\n");
+        while (end >= 0 && !buffered.startsWith("{")) {
+          process.stderr.write(buffered.slice(0, end + 1));
+          buffered = buffered.slice(end + 1);
+          end = buffered.indexOf("\n");
+        }
         if (end < 0) return;
         done(buffered.slice(0, end));
         process.stderr.write(buffered.slice(end + 1));
