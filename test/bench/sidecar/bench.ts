@@ -8,13 +8,13 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { connect as netConnect, type Socket } from "node:net";
 import { cpus, loadavg, setPriority } from "node:os";
 import { join, resolve } from "node:path";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { CertificateAuthority } from "../../../sidecar/ca.js";
 import { SIDECAR_NODE_FLAGS } from "../../../sidecar/node-flags.js";
 import { BUNDLE_FLAGS } from "../bundle.js";
+import { Connection, SECRET, STUB, viaProxy } from "./client.js";
 import { canConnect, freePort } from "./ports.js";
 
 const repo = resolve(import.meta.dirname, "../../..");
@@ -30,8 +30,6 @@ const COUNTS = quick
  * proxy's first requests after a pause run with a small heap; a proxy under steady use does not.
  */
 const SLICE_WARM = { c1: 20, c32Each: 3 };
-const SECRET = "sk-ant-api03-" + "BENCHrealREALrealREALrealREALrealREALreal0";
-const STUB = "sk-ant-api03-" + "BENCHstubSTUBstubSTUBstubSTUBstubSTUBstub1";
 const children: ChildProcess[] = [];
 
 interface Target {
@@ -109,70 +107,6 @@ async function startChild(command: string, args: string[], ready: { line: true }
 }
 
 
-
-/** CONNECT through an HTTP proxy, then TLS inside the tunnel. */
-async function viaProxy(proxyPort: number, target: string, servername: string, ca: string): Promise<TLSSocket> {
-  const socket = netConnect({ host: "127.0.0.1", port: proxyPort, noDelay: true });
-  await once(socket, "connect");
-  socket.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`);
-  let head = Buffer.alloc(0);
-  while (!head.includes("\r\n\r\n")) {
-    const [chunk] = (await once(socket, "data")) as [Buffer];
-    head = Buffer.concat([head, chunk]);
-  }
-  socket.pause();
-  if (!/^HTTP\/1\.[01] 200/.test(head.toString())) throw new Error(`CONNECT ${target} refused: ${head.toString().split("\r\n")[0] ?? ""}`);
-  const tls = tlsConnect({ socket, servername, ca });
-  await once(tls, "secureConnect");
-  return tls;
-}
-
-/** A minimal keep-alive HTTP/1.1 client over one socket: the same for every target. */
-class Connection {
-  private buffer: Buffer = Buffer.alloc(0);
-  private waiter: (() => void) | undefined;
-  constructor(private readonly socket: TLSSocket, private readonly host: string) {
-    socket.setNoDelay(true);
-    socket.on("data", (chunk: Buffer) => {
-      this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
-      this.waiter?.();
-    });
-    socket.on("error", () => undefined);
-  }
-
-  async request(): Promise<number> {
-    const started = performance.now();
-    this.socket.write(`GET /bench HTTP/1.1\r\nHost: ${this.host}\r\nx-api-key: ${STUB}\r\naccept: application/json\r\n\r\n`);
-    for (;;) {
-      const end = this.complete();
-      if (end > 0) {
-        const status = this.buffer.subarray(9, 12).toString();
-        this.buffer = this.buffer.subarray(end);
-        if (status !== "200") throw new Error(`status ${status}`);
-        return performance.now() - started;
-      }
-      if (this.socket.destroyed) throw new Error("connection closed");
-      await new Promise<void>((r) => (this.waiter = r));
-    }
-  }
-
-  private complete(): number {
-    const headEnd = this.buffer.indexOf("\r\n\r\n");
-    if (headEnd < 0) return 0;
-    const head = this.buffer.subarray(0, headEnd).toString("latin1").toLowerCase();
-    const length = /\r\ncontent-length: *([0-9]+)/.exec(head);
-    if (length?.[1] !== undefined) {
-      const total = headEnd + 4 + Number(length[1]);
-      return this.buffer.length >= total ? total : 0;
-    }
-    const last = this.buffer.indexOf("\r\n0\r\n\r\n", headEnd);
-    return last < 0 ? 0 : last + 7;
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -15,19 +15,16 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect as netConnect } from "node:net";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
-import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { parseArgs } from "node:util";
 import { CertificateAuthority } from "../../../sidecar/ca.js";
 import { SIDECAR_NODE_FLAGS } from "../../../sidecar/node-flags.js";
 import { bundle } from "../bundle.js";
+import { Connection, SECRET, STUB, viaProxy } from "./client.js";
 import { canConnect, freePort } from "./ports.js";
 
 const repo = resolve(import.meta.dirname, "../../..");
-const SECRET = "sk-ant-api03-" + "BENCHrealREALrealREALrealREALrealREALreal0";
-const STUB = "sk-ant-api03-" + "BENCHstubSTUBstubSTUBstubSTUBstubSTUBstub1";
 const { values: args } = parseArgs({
   options: {
     proxy: { type: "string", default: "sidecar" },
@@ -80,49 +77,11 @@ async function startChild(command: string, argv: string[], ready: { line: true }
 
 
 
-async function viaProxy(proxyPort: number, target: string, ca: string): Promise<TLSSocket> {
-  const socket = netConnect({ host: "127.0.0.1", port: proxyPort, noDelay: true });
-  await once(socket, "connect");
-  socket.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`);
-  let head: Buffer = Buffer.alloc(0);
-  while (!head.includes("\r\n\r\n")) head = Buffer.concat([head, ((await once(socket, "data")) as [Buffer])[0]]);
-  socket.pause();
-  const tls = tlsConnect({ socket, servername: "localhost", ca });
-  await once(tls, "secureConnect");
-  tls.setNoDelay(true);
-  return tls;
-}
-
-/** A keep-alive client on one socket: one `data` listener for the socket's life, however many batches it sends. */
-class Client {
-  private buffer: Buffer = Buffer.alloc(0);
-  private wake: (() => void) | undefined;
-  constructor(readonly socket: TLSSocket) {
-    socket.on("data", (data: Buffer) => {
-      this.buffer = this.buffer.length === 0 ? data : Buffer.concat([this.buffer, data]);
-      this.wake?.();
-    });
-  }
-
-  /** Sends `count` requests one after another, each waiting for its whole response; each one's time (ms) goes to `latencies`. */
-  async requests(host: string, count: number, latencies?: number[]): Promise<void> {
-    for (let index = 0; index < count; index++) {
-      const started = performance.now();
-      this.socket.write(`GET /bench HTTP/1.1\r\nHost: ${host}\r\nx-api-key: ${STUB}\r\naccept: application/json\r\n\r\n`);
-      for (;;) {
-        const buffer = this.buffer;
-        const end = buffer.indexOf("\r\n\r\n");
-        const length = end < 0 ? undefined : /content-length: *([0-9]+)/i.exec(buffer.toString("latin1", 0, end))?.[1];
-        const total = end < 0 ? -1 : length === undefined ? buffer.indexOf("\r\n0\r\n\r\n", end) + 7 : end + 4 + Number(length);
-        if (end >= 0 && total >= 7 && buffer.length >= total) {
-          if (buffer.toString("latin1", 9, 12) !== "200") throw new Error(`status ${buffer.toString("latin1", 0, 12)}`);
-          this.buffer = buffer.subarray(total);
-          latencies?.push(performance.now() - started);
-          break;
-        }
-        await new Promise<void>((done) => (this.wake = done));
-      }
-    }
+/** Sends `count` requests one after another on `connection`; each one's time (ms) goes to `latencies`. */
+async function requests(connection: Connection, count: number, latencies?: number[]): Promise<void> {
+  for (let index = 0; index < count; index++) {
+    const ms = await connection.request();
+    latencies?.push(ms);
   }
 }
 
@@ -189,15 +148,15 @@ async function compareVariants(dir: string, target: string, variants: string[][]
   const runs = [];
   for (const [index, flags] of variants.entries()) {
     const proxy = await startSidecar(dir, String(index), flags);
-    const clients = (await Promise.all(Array.from({ length: concurrency }, () => viaProxy(proxy.port, target, proxy.ca)))).map((socket) => new Client(socket));
-    await Promise.all(clients.map((client) => client.requests(target, 50)));
+    const clients = await Promise.all(Array.from({ length: concurrency }, async () => new Connection(await viaProxy(proxy.port, target, "localhost", proxy.ca), target)));
+    await Promise.all(clients.map((client) => requests(client, 50)));
     runs.push({ flags, proxy, clients, seconds: 0, cpuMs: 0, requests: 0, latencies: [] as number[] });
   }
   for (let slice = 0; slice < Number(args.slices); slice++) {
     for (const run of slice % 2 === 0 ? runs : [...runs].reverse()) {
       const cpuBefore = cpuMs(run.proxy.pid);
       const started = performance.now();
-      await Promise.all(run.clients.map((client) => client.requests(target, Math.ceil(perSlice / concurrency), run.latencies)));
+      await Promise.all(run.clients.map((client) => requests(client, Math.ceil(perSlice / concurrency), run.latencies)));
       run.seconds += (performance.now() - started) / 1000;
       run.cpuMs += cpuMs(run.proxy.pid) - cpuBefore;
       run.requests += Math.ceil(perSlice / concurrency) * concurrency;
@@ -213,7 +172,7 @@ async function compareVariants(dir: string, target: string, variants: string[][]
       cpuMsPerRequest: Math.round((run.cpuMs / run.requests) * 1000) / 1000,
       p50Ms: Math.round((sorted[Math.floor(sorted.length / 2)] ?? 0) * 1000) / 1000,
     }));
-    for (const client of run.clients) client.socket.destroy();
+    for (const client of run.clients) client.close();
   }
 }
 
@@ -242,17 +201,17 @@ async function main(): Promise<void> {
   }
   const concurrency = Number(args.concurrency);
   const total = Number(args.requests);
-  const clients = (await Promise.all(Array.from({ length: concurrency }, () => viaProxy(proxy.port, target, proxy.ca)))).map((socket) => new Client(socket));
-  await Promise.all(clients.map((client) => client.requests(target, 20)));
+  const clients = await Promise.all(Array.from({ length: concurrency }, async () => new Connection(await viaProxy(proxy.port, target, "localhost", proxy.ca), target)));
+  await Promise.all(clients.map((client) => requests(client, 20)));
   console.log(JSON.stringify({ proxyPid: proxy.pid }));
   await new Promise((wake) => setTimeout(wake, Number(args["pause-ms"])));
   const cpuBefore = cpuMs(proxy.pid);
   const started = performance.now();
-  await Promise.all(clients.map((client) => client.requests(target, Math.ceil(total / concurrency))));
+  await Promise.all(clients.map((client) => requests(client, Math.ceil(total / concurrency))));
   const seconds = (performance.now() - started) / 1000;
   const cpuPerRequest = Math.round(((cpuMs(proxy.pid) - cpuBefore) / total) * 1000) / 1000;
   console.log(JSON.stringify({ proxy: args.proxy, concurrency, requests: total, seconds: Math.round(seconds * 1000) / 1000, rps: Math.round(total / seconds), cpuMsPerRequest: cpuPerRequest, load: loadavg()[0] }));
-  for (const client of clients) client.socket.destroy();
+  for (const client of clients) client.close();
   rmSync(dir, { recursive: true, force: true });
 }
 
