@@ -9,7 +9,7 @@ import { createRequire } from "node:module";
 import { agentFor, type ConnectionContext, type Runtime } from "./context.js";
 import { verifyDestination, type Destination } from "./destination.js";
 import { asProxyError, ProxyError, statusFor } from "./errors.js";
-import { endToEndHeaders, flatHeaders, framingProblem, headerList, type HeaderList } from "./http-framing.js";
+import { endToEndHeaders, flatHeaders, framingProblem, headerList, requestBodyFraming, withBodyFraming, type HeaderList } from "./http-framing.js";
 import { replaceAllInString, StreamReplacer, type Replacement } from "./scrub.js";
 import type { PolicyState } from "./state.js";
 import { ReplaceTransform } from "./streams.js";
@@ -81,11 +81,12 @@ export function planRequest(runtime: Runtime, context: ConnectionContext, reques
           .filter((credential) => credential.body)
           .map((credential) => [Buffer.from(credential.stub), Buffer.from(credential.secret)] as const)
       : [];
-  if (bodyReplacements.some(([from, to]) => from.length !== to.length)) {
-    // The body changes length: send it chunked instead.
-    headers = headers.filter(([name]) => name !== "content-length");
-    if (raw.some(([name]) => name === "content-length" || name === "transfer-encoding")) headers.push(["transfer-encoding", "chunked"]);
+  const framing = requestBodyFraming(raw);
+  // A handshake's body would be sent after the switch, as bytes of the new protocol.
+  if (upgrade && framing.kind !== "none" && !(framing.kind === "length" && framing.length === 0)) {
+    throw new ProxyError("bad-request", "an upgrade request may not carry a body");
   }
+  headers = withBodyFraming(headers, framing, { lengthChanges: bodyReplacements.some(([from, to]) => from.length !== to.length) });
   return { state, destination, path, headers, used: substituted.used, bound, bodyReplacements };
 }
 

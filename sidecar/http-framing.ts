@@ -75,6 +75,32 @@ export function framingProblem(headers: HeaderList): string | undefined {
   return undefined;
 }
 
+/** How a request's body is delimited (RFC 9112 section 6.3: with neither header, there is none). */
+export type RequestBodyFraming = { kind: "none" } | { kind: "length"; length: number } | { kind: "chunked" };
+
+/** The framing of a request whose headers framingProblem accepted. */
+export function requestBodyFraming(headers: HeaderList): RequestBodyFraming {
+  for (const [name, value] of headers) {
+    if (name === "transfer-encoding") return { kind: "chunked" };
+    if (name === "content-length") return { kind: "length", length: Number(value.trim()) };
+  }
+  return { kind: "none" };
+}
+
+/**
+ * The headers with the framing the upstream request must carry, on every method: the body
+ * goes with its own Content-Length, or chunked when it arrived chunked or changes length on
+ * the way. Transfer-Encoding is hop-by-hop, so it is always restored here: without it, a
+ * DELETE, OPTIONS or GET body would reach the upstream unframed and be read as a next request
+ * the sidecar never checked (http-proxy's issue #1721).
+ */
+export function withBodyFraming(headers: HeaderList, framing: RequestBodyFraming, options: { lengthChanges: boolean }): HeaderList {
+  const kept = headers.filter(([name]) => name !== "content-length" && name !== "transfer-encoding");
+  if (framing.kind === "chunked" || (framing.kind === "length" && options.lengthChanges)) kept.push(["transfer-encoding", "chunked"]);
+  else if (framing.kind === "length") kept.push(["content-length", String(framing.length)]);
+  return kept;
+}
+
 /** Headers in the flat [name, value, name, value, …] form Node's http APIs take as is. */
 export function flatHeaders(headers: HeaderList): string[] {
   const flat: string[] = [];

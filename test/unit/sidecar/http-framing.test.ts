@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { endToEndHeaders, flatHeaders, framingProblem, headerList, type HeaderList } from "../../../sidecar/http-framing.js";
+import { endToEndHeaders, flatHeaders, framingProblem, headerList, requestBodyFraming, withBodyFraming, type HeaderList } from "../../../sidecar/http-framing.js";
 
 const framing: Array<[string, HeaderList, RegExp | undefined]> = [
   ["no body headers", [["host", "a"]], undefined],
@@ -39,3 +39,24 @@ test("endToEndHeaders with upgrade keeps the handshake's Connection: upgrade and
 test("flatHeaders keeps repeated names as separate pairs", () => {
   assert.deepEqual(flatHeaders([["set-cookie", "a=1"], ["set-cookie", "b=2"], ["x", "y"]]), ["set-cookie", "a=1", "set-cookie", "b=2", "x", "y"]);
 });
+
+// [name, headers as received, the body changes length on the way, upstream framing headers]
+const upstreamFraming: Array<[string, HeaderList, boolean, HeaderList]> = [
+  ["no body", [["host", "a"]], false, []],
+  ["no body, a length-changing swap", [["host", "a"]], true, []],
+  ["Content-Length kept", [["content-length", " 12 "]], false, [["content-length", "12"]]],
+  ["Content-Length, a length-changing swap: chunked", [["content-length", "12"]], true, [["transfer-encoding", "chunked"]]],
+  ["Content-Length: 0, a length-changing swap: chunked", [["content-length", "0"]], true, [["transfer-encoding", "chunked"]]],
+  // The hole of issue #20: Transfer-Encoding is hop-by-hop, yet the body must stay framed.
+  ["chunked stays chunked", [["transfer-encoding", "chunked"]], false, [["transfer-encoding", "chunked"]]],
+  ["chunked, a length-changing swap", [["transfer-encoding", "Chunked"]], true, [["transfer-encoding", "chunked"]]],
+];
+
+for (const [name, received, lengthChanges, expected] of upstreamFraming) {
+  test(`withBodyFraming: ${name}`, () => {
+    const forwarded = endToEndHeaders([["host", "a"], ...received]);
+    const framed = withBodyFraming(forwarded, requestBodyFraming(received), { lengthChanges });
+    assert.deepEqual(framed.filter(([header]) => header === "content-length" || header === "transfer-encoding"), expected);
+    assert.deepEqual(framed[0], ["host", "a"]);
+  });
+}
