@@ -40,14 +40,15 @@ step "installing the chart: release $RELEASE in $SYSTEM_NS, templates in $SESSIO
   --wait --timeout 5m >/dev/null
 
 # A person's sign-in: a ServiceAccount bound to the chart's agent-user role in the session
-# namespace, and a short-lived token of it (TokenReview is how the session API checks it).
+# namespace, and a short-lived token of it (TokenReview is how the session API checks it),
+# issued for the session API's audience: it accepts no token made for anything else.
 # The chart names its roles after the release (see helm/agentbox/README.md).
 case "$RELEASE" in *agentbox*) AGENT_USER_ROLE="$RELEASE-agent-user" ;; *) AGENT_USER_ROLE="$RELEASE-agentbox-agent-user" ;; esac
 step "creating ServiceAccount $SESSION_NS/agentbox-quickstart bound to $AGENT_USER_ROLE"
 "$KUBECTL" -n "$SESSION_NS" create serviceaccount agentbox-quickstart --dry-run=client -o yaml | "$KUBECTL" apply -f - >/dev/null
 "$KUBECTL" -n "$SESSION_NS" create rolebinding agentbox-quickstart --clusterrole="$AGENT_USER_ROLE" \
   --serviceaccount="$SESSION_NS:agentbox-quickstart" --dry-run=client -o yaml | "$KUBECTL" apply -f - >/dev/null
-token=$("$KUBECTL" -n "$SESSION_NS" create token agentbox-quickstart --duration=24h)
+token=$("$KUBECTL" -n "$SESSION_NS" create token agentbox-quickstart --audience agentbox-session-api --duration=24h)
 
 "$KUBECTL" -n "$SYSTEM_NS" get deploy -o wide >&2
 cat <<MSG
@@ -55,7 +56,7 @@ cat <<MSG
 agentbox is up.
   web UI:     $URL
   token:      $token
-  (valid 24 h; a new one: $KUBECTL -n $SESSION_NS create token agentbox-quickstart)
+  (valid 24 h; a new one: $KUBECTL -n $SESSION_NS create token agentbox-quickstart --audience agentbox-session-api)
 
 From a terminal:
   export AGENTBOX_URL=$URL AGENTBOX_NAMESPACE=$SESSION_NS AGENTBOX_TOKEN=<the token above>

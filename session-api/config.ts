@@ -2,6 +2,8 @@
 // environment variables, read once at start-up into one validated object.
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { DEFAULT_OIDC_PREFIX } from "./auth/oidc-claims.js";
+import { DEFAULT_TOKEN_AUDIENCE } from "./auth/token-audience.js";
 
 export const HELP = `Usage: node dist/session-api/main.js [flags]
 
@@ -11,11 +13,17 @@ Serves the agentbox session API (REST under /api/v1, terminal WebSockets) and it
   --host=ADDR                 listen address (default 0.0.0.0)
   --allowed-origin=URL        an origin whose browsers may open terminals; repeatable.
                               With none, only the server's own origin (its web UI) may.
-  --auth-kubernetes           accept Kubernetes bearer tokens (TokenReview)
+  --auth-kubernetes           accept Kubernetes bearer tokens (TokenReview) ...
+  --token-audience=AUD        ... issued for this audience only (default agentbox-session-api):
+                              kubectl create token <serviceaccount> --audience agentbox-session-api
   --oidc-issuer=URL           accept OIDC JWTs from this issuer ...
   --oidc-audience=AUD         ... for this audience (both required together)
   --oidc-username-claim=C     claim holding the user name (default sub)
   --oidc-groups-claim=C       claim holding the groups (default groups)
+  --oidc-username-prefix=P    put before OIDC user names (default "oidc:"; "-" for none)
+  --oidc-groups-prefix=P      put before OIDC groups (default "oidc:"; "-" for none)
+                              Names starting with "system:" are refused either way; with
+                              --oidc-username-claim=email, email_verified must be true.
   --oidc-jwks-url=URL         JWKS location (default: from the issuer's discovery document)
   --static-token-file=PATH    development tokens, one "token,user[,group...]" per line
   --agent-container=NAME      container to attach to in session pods (default agent)
@@ -32,6 +40,11 @@ Environment: LOG_LEVEL (default info), POD_NAMESPACE (informational).
 Authorization always goes through SubjectAccessReview, except with --dev-fake.`;
 
 const Url = z.url({ protocol: /^https?$/ });
+// As kube-apiserver's --oidc-username-prefix: "-" means no prefix.
+const Prefix = z
+  .string()
+  .default(DEFAULT_OIDC_PREFIX)
+  .transform((prefix) => (prefix === "-" ? "" : prefix));
 
 export const Config = z
   .object({
@@ -39,12 +52,15 @@ export const Config = z
     host: z.string().min(1).default("0.0.0.0"),
     allowedOrigins: z.array(z.url({ protocol: /^https?$/ }).transform((u) => new URL(u).origin)).default([]),
     authKubernetes: z.boolean().default(false),
+    tokenAudience: z.string().min(1).default(DEFAULT_TOKEN_AUDIENCE),
     oidc: z
       .object({
         issuer: Url,
         audience: z.string().min(1),
         usernameClaim: z.string().min(1).default("sub"),
         groupsClaim: z.string().min(1).default("groups"),
+        usernamePrefix: Prefix,
+        groupsPrefix: Prefix,
         jwksUrl: Url.optional(),
       })
       .optional(),
@@ -78,10 +94,13 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
         host: { type: "string" },
         "allowed-origin": { type: "string", multiple: true },
         "auth-kubernetes": { type: "boolean" },
+        "token-audience": { type: "string" },
         "oidc-issuer": { type: "string" },
         "oidc-audience": { type: "string" },
         "oidc-username-claim": { type: "string" },
         "oidc-groups-claim": { type: "string" },
+        "oidc-username-prefix": { type: "string" },
+        "oidc-groups-prefix": { type: "string" },
         "oidc-jwks-url": { type: "string" },
         "static-token-file": { type: "string" },
         "agent-container": { type: "string" },
@@ -101,12 +120,15 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
     host: values.host,
     allowedOrigins: values["allowed-origin"],
     authKubernetes: values["auth-kubernetes"],
+    tokenAudience: values["token-audience"],
     oidc: oidcGiven
       ? {
           issuer: values["oidc-issuer"],
           audience: values["oidc-audience"],
           usernameClaim: values["oidc-username-claim"],
           groupsClaim: values["oidc-groups-claim"],
+          usernamePrefix: values["oidc-username-prefix"],
+          groupsPrefix: values["oidc-groups-prefix"],
           jwksUrl: values["oidc-jwks-url"],
         }
       : undefined,

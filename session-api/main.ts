@@ -20,11 +20,13 @@ async function authenticators(config: Config, kc: KubeConfig | undefined): Promi
         audience: config.oidc.audience,
         usernameClaim: config.oidc.usernameClaim,
         groupsClaim: config.oidc.groupsClaim,
+        usernamePrefix: config.oidc.usernamePrefix,
+        groupsPrefix: config.oidc.groupsPrefix,
         ...(config.oidc.jwksUrl ? { jwksUrl: config.oidc.jwksUrl } : {}),
       }),
     );
   }
-  if (config.authKubernetes && kc) chain.push(clusterAuthenticator(kc));
+  if (config.authKubernetes && kc) chain.push(clusterAuthenticator(kc, config.tokenAudience));
   return chainAuthenticators(chain);
 }
 

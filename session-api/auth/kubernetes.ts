@@ -1,22 +1,36 @@
 // The real authenticator and authorizer: TokenReview and SubjectAccessReview against the API server.
 import { AuthenticationV1Api, AuthorizationV1Api, type KubeConfig } from "@kubernetes/client-node";
-import type { Authenticator, Authorizer, Identity } from "./identity.js";
+import { TokenRefused, type Authenticator, type Authorizer, type Identity } from "./identity.js";
+import { DEFAULT_TOKEN_AUDIENCE, audienceHint } from "./token-audience.js";
 import { DEFAULT_CACHE_POLICY, ReviewCache, digest, type CachePolicy } from "./review-cache.js";
 
-export function tokenReviewAuthenticator(kc: KubeConfig, audiences?: string[]): Authenticator {
+/**
+ * TokenReview for our own audience only. Without one the API server accepts any token it issued
+ * (every pod's service-account token), so a pod could sign in here as its service account. The
+ * answer must name our audience: an authenticator that does not support audiences answers
+ * without them, and its tokens are refused.
+ */
+export function tokenReviewAuthenticator(kc: KubeConfig, audience: string): Authenticator {
   const api = kc.makeApiClient(AuthenticationV1Api);
   return {
     async authenticate(token) {
       let review;
       try {
         review = await api.createTokenReview({
-          body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", spec: { token, ...(audiences ? { audiences } : {}) } },
+          body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", spec: { token, audiences: [audience] } },
         });
       } catch (err) {
         throw new Error("TokenReview failed; is the API server reachable and may the session API create tokenreviews?", { cause: err });
       }
-      const user = review.status?.user;
-      if (!review.status?.authenticated || !user?.username) return undefined;
+      const status = review.status;
+      const user = status?.user;
+      if (!status?.authenticated || !user?.username) {
+        // The API server says why in status.error; only whether it is about the audience is used,
+        // to tell the person how to get the right token.
+        if (/audience/i.test(status?.error ?? "")) throw new TokenRefused(audienceHint(audience));
+        return undefined;
+      }
+      if (!status.audiences?.includes(audience)) throw new TokenRefused(audienceHint(audience));
       return { username: user.username, groups: user.groups ?? [], ...(user.uid ? { uid: user.uid } : {}), via: "kubernetes" };
     },
   };
@@ -50,11 +64,21 @@ export function subjectAccessReviewAuthorizer(kc: KubeConfig): Authorizer {
 /**
  * TokenReview behind a short cache keyed by the token's SHA-256 digest (see review-cache.ts): a
  * burst of terminals opened with one token costs one review, and a revoked token stops working
- * here within the policy's allow TTL.
+ * here within the policy's allow TTL. A refusal with a reason (TokenRefused) is remembered as a
+ * refusal, so a burst with a wrong-audience token does not cost a review per connection either.
  */
 export function cachedAuthenticator(inner: Authenticator, policy: CachePolicy = DEFAULT_CACHE_POLICY): Authenticator {
-  const cache = new ReviewCache<Identity | undefined>(policy, (identity) => identity !== undefined);
-  return { authenticate: (token) => cache.answer(digest(["token", token]), () => inner.authenticate(token)) };
+  type Answer = Identity | TokenRefused | undefined;
+  const cache = new ReviewCache<Answer>(policy, (answer) => answer !== undefined && !(answer instanceof TokenRefused));
+  const ask = (token: string): Promise<Answer> =>
+    inner.authenticate(token).catch((err: unknown) => (err instanceof TokenRefused ? err : Promise.reject(err)));
+  return {
+    async authenticate(token) {
+      const answer = await cache.answer(digest(["token", token]), () => ask(token));
+      if (answer instanceof TokenRefused) throw answer;
+      return answer;
+    },
+  };
 }
 
 /**
@@ -82,7 +106,7 @@ export function cachedAuthorizer(inner: Authorizer, policy: CachePolicy = DEFAUL
   };
 }
 
-/** The Kubernetes authenticator as the server runs it: TokenReview, cached. */
-export function clusterAuthenticator(kc: KubeConfig, audiences?: string[]): Authenticator {
-  return cachedAuthenticator(tokenReviewAuthenticator(kc, audiences));
+/** The Kubernetes authenticator as the server runs it: TokenReview for `audience`, cached. */
+export function clusterAuthenticator(kc: KubeConfig, audience: string = DEFAULT_TOKEN_AUDIENCE): Authenticator {
+  return cachedAuthenticator(tokenReviewAuthenticator(kc, audience));
 }

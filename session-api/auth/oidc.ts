@@ -1,7 +1,9 @@
-// OIDC bearer JWTs: signature from the issuer's JWKS, then issuer, audience and expiry.
+// OIDC bearer JWTs: signature from the issuer's JWKS, then issuer, audience and expiry; the
+// claims become an identity in oidc-claims.ts.
 import { createRemoteJWKSet, decodeJwt, jwtVerify, type JWTPayload } from "jose";
 import { z } from "zod";
-import type { Authenticator, Identity } from "./identity.js";
+import type { Authenticator } from "./identity.js";
+import { DEFAULT_OIDC_PREFIX, identityFromClaims } from "./oidc-claims.js";
 
 export interface OidcOptions {
   issuer: string;
@@ -10,6 +12,10 @@ export interface OidcOptions {
   jwksUrl?: string;
   usernameClaim?: string;
   groupsClaim?: string;
+  /** Put before the user name (default "oidc:"); "" for none. */
+  usernamePrefix?: string;
+  /** Put before every group (default "oidc:"); "" for none. */
+  groupsPrefix?: string;
   /** Seconds of clock skew tolerated on exp/nbf. */
   clockToleranceSec?: number;
 }
@@ -34,8 +40,12 @@ async function discoverJwks(issuer: string): Promise<string> {
 /** Only tokens that claim to come from our issuer are verified here; others pass to the next authenticator. */
 export async function oidcAuthenticator(options: OidcOptions): Promise<Authenticator> {
   const jwks = createRemoteJWKSet(new URL(options.jwksUrl ?? (await discoverJwks(options.issuer))));
-  const usernameClaim = options.usernameClaim ?? "sub";
-  const groupsClaim = options.groupsClaim ?? "groups";
+  const mapping = {
+    usernameClaim: options.usernameClaim ?? "sub",
+    groupsClaim: options.groupsClaim ?? "groups",
+    usernamePrefix: options.usernamePrefix ?? DEFAULT_OIDC_PREFIX,
+    groupsPrefix: options.groupsPrefix ?? DEFAULT_OIDC_PREFIX,
+  };
   return {
     async authenticate(token) {
       let claimed: JWTPayload;
@@ -55,19 +65,7 @@ export async function oidcAuthenticator(options: OidcOptions): Promise<Authentic
       } catch {
         return undefined;
       }
-      return identityFrom(payload, usernameClaim, groupsClaim);
+      return identityFromClaims(payload, mapping);
     },
-  };
-}
-
-function identityFrom(payload: JWTPayload, usernameClaim: string, groupsClaim: string): Identity | undefined {
-  const username = payload[usernameClaim];
-  if (typeof username !== "string" || username === "") return undefined;
-  const groups = payload[groupsClaim];
-  return {
-    username,
-    groups: Array.isArray(groups) ? groups.filter((g): g is string => typeof g === "string") : [],
-    ...(typeof payload.sub === "string" ? { uid: payload.sub } : {}),
-    via: "oidc",
   };
 }

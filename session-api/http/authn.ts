@@ -1,7 +1,7 @@
 // Pulls the bearer token out of a request and turns it into an Identity, refusing tokens in
 // query strings outright so they never end up in access logs or browser history.
 import type { IncomingMessage } from "node:http";
-import type { Authenticator, Identity } from "../auth/identity.js";
+import { TokenRefused, type Authenticator, type Identity } from "../auth/identity.js";
 import { BEARER_PREFIX } from "../terminal/protocol.js";
 import { ApiError } from "./errors.js";
 
@@ -43,6 +43,7 @@ export async function authenticate(req: IncomingMessage, authenticator: Authenti
   try {
     identity = await authenticator.authenticate(token);
   } catch (err) {
+    if (err instanceof TokenRefused) throw new ApiError("Unauthenticated", err.message, undefined, { cause: err });
     throw new ApiError("Unavailable", "cannot check the token right now; try again shortly", undefined, { cause: err });
   }
   if (!identity) throw new ApiError("Unauthenticated", "the token was not accepted: it is unknown, expired, or meant for another audience");

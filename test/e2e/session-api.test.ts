@@ -10,6 +10,7 @@ import { hasReadyNode, installCrds, runOperator } from "./operator-support.js";
 import type { RunningOperator } from "../../operator/main.js";
 import { clusterBackend } from "../../session-api/backends.js";
 import { tokenReviewAuthenticator } from "../../session-api/auth/kubernetes.js";
+import { DEFAULT_TOKEN_AUDIENCE } from "../../session-api/auth/token-audience.js";
 import { startServer, type RunningServer } from "../../session-api/server.js";
 import { TestViewer, until } from "../integration/session-api/viewer-client.js";
 
@@ -42,7 +43,7 @@ async function serviceAccountToken(name: string, role?: keyof typeof RULES): Pro
       body: { metadata: { name }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name }, subjects: [{ kind: "ServiceAccount", name, namespace: ns }] },
     });
   }
-  const request = await cluster.core.createNamespacedServiceAccountToken({ name, namespace: ns, body: { spec: { expirationSeconds: 3600, audiences: [] } } });
+  const request = await cluster.core.createNamespacedServiceAccountToken({ name, namespace: ns, body: { spec: { expirationSeconds: 3600, audiences: [DEFAULT_TOKEN_AUDIENCE] } } });
   const token = request.status?.token;
   assert.ok(token, `a token for ${name}`);
   return token;
@@ -57,7 +58,7 @@ before(async () => {
   tokens.bob = await serviceAccountToken("bob", "viewer");
   tokens.mallory = await serviceAccountToken("mallory");
   api = await startServer(
-    { ...clusterBackend(cluster.kc), authenticator: tokenReviewAuthenticator(cluster.kc), log: pino({ level: process.env.LOG_LEVEL ?? "warn" }), allowedOrigins: [] },
+    { ...clusterBackend(cluster.kc), authenticator: tokenReviewAuthenticator(cluster.kc, DEFAULT_TOKEN_AUDIENCE), log: pino({ level: process.env.LOG_LEVEL ?? "warn" }), allowedOrigins: [] },
     0,
   );
 });

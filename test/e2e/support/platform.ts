@@ -13,6 +13,7 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import * as k8s from "@kubernetes/client-node";
 import { CertificateAuthority } from "../../../sidecar/ca.js";
+import { DEFAULT_TOKEN_AUDIENCE } from "../../../session-api/auth/token-audience.js";
 import { waitFor } from "../../support/wait.js";
 import { DEFAULT_KUBECONFIG, isNotFound, type Cluster } from "./cluster.js";
 
@@ -168,7 +169,8 @@ export async function agentUserToken(cluster: Cluster, namespace: string, name: 
       subjects: [{ kind: "ServiceAccount", name, namespace }],
     },
   });
-  const request = await cluster.core.createNamespacedServiceAccountToken({ name, namespace, body: { spec: { expirationSeconds: 3600 } } });
+  // For the session API's audience only, as `kubectl create token <sa> --audience agentbox-session-api`.
+  const request = await cluster.core.createNamespacedServiceAccountToken({ name, namespace, body: { spec: { expirationSeconds: 3600, audiences: [DEFAULT_TOKEN_AUDIENCE] } } });
   const token = request.status?.token;
   if (!token) throw new Error(`the API server issued no token for ${namespace}/${name}`);
   return token;

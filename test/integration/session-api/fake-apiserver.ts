@@ -1,7 +1,7 @@
 // A stand-in for the parts of the Kubernetes API server the session API calls, on loopback:
 // plain HTTP and WebSocket with the real paths, verbs, content types and v5 channel framing,
 // so the real client code (client-node, our ws upstream) is exercised without a cluster.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
 import { WebSocketServer, type WebSocket } from "ws";
@@ -14,18 +14,50 @@ const TYPIST = "system:serviceaccount:team:typist";
 export const PAIR_TOKEN = "kube-pair-token";
 const PAIR = "system:serviceaccount:team:pair";
 
-const REVIEWED_USERS = new Map([
-  ["kube-user-token", { username: "system:serviceaccount:team:ci", uid: "u-1", groups: ["system:serviceaccounts"] }],
-  [TYPIST_TOKEN, { username: TYPIST, uid: "u-2", groups: ["system:serviceaccounts"] }],
-  [PAIR_TOKEN, { username: PAIR, uid: "u-3", groups: ["system:serviceaccounts"] }],
+/** The audience the session API asks TokenReview for by default. */
+export const SESSION_API_AUDIENCE = "agentbox-session-api";
+/** The API server's own audience: what a token made without --audience is for. */
+export const APISERVER_AUDIENCE = "https://kubernetes.default.svc.cluster.local";
+/** ci's token as plain `kubectl create token` makes it: for the API server only. */
+export const APISERVER_AUDIENCE_TOKEN = "kube-apiserver-audience-token";
+/** A token an authenticator without audience support vouches for: its answer names no audiences. */
+export const AUDIENCE_AGNOSTIC_TOKEN = "kube-audience-agnostic-token";
+
+const CI = { username: "system:serviceaccount:team:ci", uid: "u-1", groups: ["system:serviceaccounts"] };
+/** Each token's user and the audiences it was issued for (undefined: the authenticator ignores audiences). */
+const REVIEWED_USERS = new Map<string, { user: typeof CI; audiences?: string[] }>([
+  ["kube-user-token", { user: CI, audiences: [SESSION_API_AUDIENCE] }],
+  [TYPIST_TOKEN, { user: { username: TYPIST, uid: "u-2", groups: ["system:serviceaccounts"] }, audiences: [SESSION_API_AUDIENCE] }],
+  [PAIR_TOKEN, { user: { username: PAIR, uid: "u-3", groups: ["system:serviceaccounts"] }, audiences: [SESSION_API_AUDIENCE] }],
+  [APISERVER_AUDIENCE_TOKEN, { user: CI, audiences: [APISERVER_AUDIENCE] }],
+  [AUDIENCE_AGNOSTIC_TOKEN, { user: CI }],
 ]);
+
+/** A TokenReview's answer as the API server gives it: audiences are checked against the token's. */
+function review(token: string, audiences: string[] | undefined): Record<string, unknown> {
+  const entry = REVIEWED_USERS.get(token);
+  if (!entry) return { authenticated: false, error: "[invalid bearer token]" };
+  if (!entry.audiences) return { authenticated: true, user: entry.user };
+  // Without spec.audiences the API server checks for its own audience.
+  const wanted = audiences?.length ? audiences : [APISERVER_AUDIENCE];
+  const matched = entry.audiences.filter((audience) => wanted.includes(audience));
+  if (matched.length === 0) {
+    return { authenticated: false, error: `[invalid bearer token, token audiences ${JSON.stringify(entry.audiences)} is invalid for the target audiences ${JSON.stringify(wanted)}]` };
+  }
+  return { authenticated: true, user: entry.user, audiences: matched };
+}
 
 export interface Recorded {
   method: string;
   url: string;
   contentType?: string;
   body?: unknown;
+  /** Impersonate-User and every Impersonate-Group header line, when the request had them. */
+  impersonate?: { user?: string; groups: string[] };
 }
+
+/** An admission refusal for a write (POST, PATCH, DELETE) of an AgentSession, or undefined to let it through. */
+export type Admission = (request: { method: string; body: unknown; headers: IncomingHttpHeaders }) => { code: number; reason: string; message: string } | undefined;
 
 export interface FakeApiServer {
   url: string;
@@ -38,6 +70,8 @@ export interface FakeApiServer {
   upgrade: { status: number; protocol: string };
   /** Added before every REST answer, to stand in for an API server under load (benches). */
   latencyMs: number;
+  /** Asked before every AgentSession write; undefined admits everything. */
+  admission: Admission | undefined;
   /** TCP connections accepted so far. */
   connections: number;
   /** Open watches (GET …/agentsessions?watch=true), each on one object named by its fieldSelector. */
@@ -62,7 +96,16 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
 const SESSIONS = /^\/apis\/agentbox\.dev\/v1alpha1\/namespaces\/([^/]+)\/(agentsessions|agenttemplates)(?:\/([^/?]+))?(?:\?.*)?$/;
 const LOGS = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log\?(.*)$/;
 
+// Every header line, as the API server's impersonation filter reads them (never comma-split).
+function impersonation(req: IncomingMessage): Pick<Recorded, "impersonate"> {
+  const user = req.headersDistinct["impersonate-user"];
+  const groups = req.headersDistinct["impersonate-group"] ?? [];
+  if (!user && groups.length === 0) return {};
+  return { impersonate: { ...(user ? { user: user.join("\n") } : {}), groups } };
+}
+
 export async function startFakeApiServer(): Promise<FakeApiServer> {
+  let created = 0;
   const fake: FakeApiServer = {
     url: "",
     requests: [],
@@ -70,6 +113,7 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
     onStream: (ws) => ws.close(),
     upgrade: { status: 101, protocol: "v5.channel.k8s.io" },
     latencyMs: 0,
+    admission: undefined,
     connections: 0,
     watches: new Set(),
     changed(plural, namespace, name) {
@@ -102,16 +146,21 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
     const body = await readBody(req);
     if (fake.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, fake.latencyMs));
     const url = req.url ?? "/";
-    fake.requests.push({ method: req.method ?? "", url, ...(req.headers["content-type"] ? { contentType: req.headers["content-type"] } : {}), body });
+    fake.requests.push({
+      method: req.method ?? "",
+      url,
+      ...(req.headers["content-type"] ? { contentType: req.headers["content-type"] } : {}),
+      body,
+      ...impersonation(req),
+    });
     if (req.headers.authorization !== `Bearer ${API_TOKEN}`) return status(res, 401, "Unauthorized", "Unauthorized");
     const json = (code: number, value: unknown): void => {
       res.writeHead(code, { "content-type": "application/json" });
       res.end(JSON.stringify(value));
     };
     if (req.method === "POST" && url === "/apis/authentication.k8s.io/v1/tokenreviews") {
-      const token = (body as { spec: { token: string } }).spec.token;
-      const user = REVIEWED_USERS.get(token);
-      return json(201, { ...(body as object), status: user ? { authenticated: true, user } : { authenticated: false } });
+      const spec = (body as { spec: { token: string; audiences?: string[] } }).spec;
+      return json(201, { ...(body as object), status: review(spec.token, spec.audiences) });
     }
     if (req.method === "POST" && url === "/apis/authorization.k8s.io/v1/subjectaccessreviews") {
       const spec = (body as { spec: { user: string; resourceAttributes: { verb: string; subresource?: string; name?: string } } }).spec;
@@ -135,6 +184,8 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
     const match = SESSIONS.exec(url);
     if (!match) return status(res, 404, `no route ${url}`, "NotFound");
     const [, namespace, plural, name] = match;
+    const refused = req.method !== "GET" ? fake.admission?.({ method: req.method ?? "", body, headers: req.headers }) : undefined;
+    if (refused) return status(res, refused.code, refused.message, refused.reason);
     const key = (n: string): string => `${plural}/${namespace}/${n}`;
     const query = new URL(url, "http://x").searchParams;
     if (req.method === "GET" && !name && query.get("watch") === "true") {
@@ -155,7 +206,7 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
       const object = body as { metadata: { name?: string; generateName?: string } };
       const objectName = object.metadata.name ?? `${object.metadata.generateName ?? ""}x1y2z`;
       if (fake.objects.has(key(objectName))) return status(res, 409, `agentsessions.agentbox.dev "${objectName}" already exists`, "AlreadyExists");
-      const stored = { ...object, metadata: { ...object.metadata, name: objectName, uid: "uid-1", generation: 1 } };
+      const stored = { ...object, metadata: { ...object.metadata, name: objectName, uid: `uid-${++created}`, generation: 1 } };
       fake.objects.set(key(objectName), stored);
       return json(201, stored);
     }

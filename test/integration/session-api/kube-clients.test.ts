@@ -8,7 +8,8 @@ import { subjectAccessReviewAuthorizer, tokenReviewAuthenticator } from "../../.
 import type { UpstreamEnd } from "../../../session-api/terminal/upstream.js";
 import { pooled } from "../../../session-api/kube-config.js";
 import { untilSettled } from "../../../session-api/terminal/until-settled.js";
-import { startFakeApiServer } from "./fake-apiserver.js";
+import { cachedAuthenticator } from "../../../session-api/auth/kubernetes.js";
+import { APISERVER_AUDIENCE_TOKEN, AUDIENCE_AGNOSTIC_TOKEN, SESSION_API_AUDIENCE, startFakeApiServer } from "./fake-apiserver.js";
 import { until } from "./viewer-client.js";
 
 const api = await startFakeApiServer();
@@ -60,7 +61,7 @@ test("pods/exec upstream passes the command; refusals become errors a person can
 });
 
 test("TokenReview and SubjectAccessReview", async () => {
-  const authn = tokenReviewAuthenticator(kc);
+  const authn = tokenReviewAuthenticator(kc, SESSION_API_AUDIENCE);
   assert.deepEqual(await authn.authenticate("kube-user-token"), { username: "system:serviceaccount:team:ci", groups: ["system:serviceaccounts"], uid: "u-1", via: "kubernetes" });
   assert.equal(await authn.authenticate("someone-elses-token"), undefined);
   const authz = subjectAccessReviewAuthorizer(kc);
@@ -74,6 +75,23 @@ test("TokenReview and SubjectAccessReview", async () => {
     uid: "u-1",
     resourceAttributes: { group: "agentbox.dev", verb: "create", resource: "agentsessions", subresource: "terminal", namespace: "team", name: "s1" },
   });
+});
+
+test("TokenReview asks for the session API's audience; a token for another, or an answer without it, is refused with how to get one", async () => {
+  const authn = tokenReviewAuthenticator(kc, SESSION_API_AUDIENCE);
+  assert.equal((await authn.authenticate("kube-user-token"))?.username, "system:serviceaccount:team:ci");
+  const sent = api.requests.filter((r) => r.url.endsWith("/tokenreviews")).at(-1)?.body as { spec: { audiences?: string[] } };
+  assert.deepEqual(sent.spec.audiences, [SESSION_API_AUDIENCE], "the review names our audience");
+  const hint = /not meant for the session API: .*kubectl create token <serviceaccount> --audience agentbox-session-api/;
+  // A plain `kubectl create token` is for the API server: TokenReview says so, and we say how to fix it.
+  await assert.rejects(authn.authenticate(APISERVER_AUDIENCE_TOKEN), (err: Error) => err.name === "TokenRefused" && hint.test(err.message));
+  // An authenticator without audience support vouches for the token but names no audience.
+  await assert.rejects(authn.authenticate(AUDIENCE_AGNOSTIC_TOKEN), (err: Error) => err.name === "TokenRefused" && hint.test(err.message));
+  // Behind the cache a refusal stays a refusal, and is remembered like one (one review for two asks).
+  const cached = cachedAuthenticator(authn);
+  const before = api.requests.filter((r) => r.url.endsWith("/tokenreviews")).length;
+  for (let i = 0; i < 2; i++) await assert.rejects(cached.authenticate(APISERVER_AUDIENCE_TOKEN), hint);
+  assert.equal(api.requests.filter((r) => r.url.endsWith("/tokenreviews")).length - before, 1);
 });
 
 test("the Kubernetes session store: create, get, list, activity merge patch, logs, delete, errors", async () => {
@@ -127,7 +145,7 @@ test("the Kubernetes session store watches one session: as it is, its changes, i
 
 test("a pooled KubeConfig reuses its connections for sequential API calls; a plain one opens one per call", async () => {
   const calls = async (config: typeof kc): Promise<number> => {
-    const authn = tokenReviewAuthenticator(config);
+    const authn = tokenReviewAuthenticator(config, SESSION_API_AUDIENCE);
     const store = kubeSessionStore(config);
     const before = api.connections;
     for (let i = 0; i < 4; i++) {

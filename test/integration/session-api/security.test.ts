@@ -32,8 +32,8 @@ after(async () => {
   issuerServer.close();
 });
 
-async function jwt(claims: { sub?: string; aud?: string; iss?: string; exp?: number | string; key?: CryptoKey }): Promise<string> {
-  const token = new SignJWT({ groups: ["dev"] })
+async function jwt(claims: { sub?: string; aud?: string; iss?: string; exp?: number | string; key?: CryptoKey; extra?: Record<string, unknown> }): Promise<string> {
+  const token = new SignJWT({ groups: ["dev"], ...claims.extra })
     .setProtectedHeader({ alg: "ES256", kid: "k1" })
     .setSubject(claims.sub ?? "alice")
     .setIssuer(claims.iss ?? issuer)
@@ -43,13 +43,20 @@ async function jwt(claims: { sub?: string; aud?: string; iss?: string; exp?: num
   return token.sign(claims.key ?? privateKey);
 }
 
-const whoami = (token: string): Promise<Response> =>
-  fetch(`${api.url}/api/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
+// The same issuer as a deployment that names people by email and has switched both prefixes off.
+const byEmail = await startTestApi({
+  extraAuthenticators: [await oidcAuthenticator({ issuer, audience: AUDIENCE, usernameClaim: "email", usernamePrefix: "", groupsPrefix: "" })],
+});
+after(() => byEmail.close());
+
+const whoami = (token: string, server: { url: string } = api): Promise<Response> =>
+  fetch(`${server.url}/api/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
 
 test("OIDC: a valid JWT signs in; expired, wrong audience, wrong issuer, foreign key and alg none get 401", async () => {
   const ok = await whoami(await jwt({}));
   assert.equal(ok.status, 200);
-  assert.deepEqual(await ok.json(), { username: "alice", groups: ["dev"] });
+  // Prefixed by default, as kube-apiserver's --oidc-username-prefix / --oidc-groups-prefix.
+  assert.deepEqual(await ok.json(), { username: "oidc:alice", groups: ["oidc:dev"] });
   const now = Math.floor(Date.now() / 1000);
   const unsigned = `${Buffer.from(JSON.stringify({ alg: "none" })).toString("base64url")}.${Buffer.from(JSON.stringify({ sub: "alice", iss: issuer, aud: AUDIENCE, exp: now + 300 })).toString("base64url")}.`;
   const bad: Array<[string, string]> = [
@@ -64,6 +71,29 @@ test("OIDC: a valid JWT signs in; expired, wrong audience, wrong issuer, foreign
     assert.equal(reply.status, 401, what);
     const body = (await reply.json()) as { error: { code: string } };
     assert.equal(body.error.code, "Unauthenticated", what);
+  }
+});
+
+test("OIDC: system: names (even without prefixes) and unverified emails get 401 with what to do", async () => {
+  const verified = await whoami(await jwt({ extra: { email: "ann@example.com", email_verified: true } }), byEmail);
+  assert.equal(verified.status, 200);
+  assert.deepEqual(await verified.json(), { username: "ann@example.com", groups: ["dev"] });
+  const prefixedAway = await whoami(await jwt({ sub: "system:admin", extra: { groups: ["system:masters"] } }));
+  assert.deepEqual(await prefixedAway.json(), { username: "oidc:system:admin", groups: ["oidc:system:masters"] }, "with prefixes a system: claim is harmless");
+  const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+    ["email_verified false", { email: "ann@example.com", email_verified: false }, /email is not verified \(email_verified is not true\); verify the address with your identity provider/],
+    ["email_verified missing", { email: "ann@example.com" }, /email is not verified/],
+    ['email_verified "true" (a string)', { email: "ann@example.com", email_verified: "true" }, /email is not verified/],
+    ["a system: group", { email: "ann@example.com", email_verified: true, groups: ["dev", "system:masters"] }, /group "system:masters" is refused: names starting with "system:" are reserved for Kubernetes/],
+    ["a system: user name", { email: "system:kube-controller-manager", email_verified: true }, /user name "system:kube-controller-manager" is refused/],
+  ];
+  for (const [what, extra, message] of cases) {
+    const token = await jwt({ extra });
+    const reply = await whoami(token, byEmail);
+    assert.equal(reply.status, 401, what);
+    const text = await reply.text();
+    assert.match((JSON.parse(text) as { error: { message: string } }).error.message, message, what);
+    assert.ok(!text.includes(token.split(".")[1] ?? "-"), `${what}: nothing of the token in the answer`);
   }
 });
 
