@@ -6,8 +6,10 @@ const GLOBAL = `Global options:
       --ca-file PATH     trust this CA certificate (PEM) for the server (env AGENTBOX_CA_FILE)
   -h, --help             show help
 
-The token is a Kubernetes service-account token, an OIDC ID token, or a development static
-token. It is read from AGENTBOX_TOKEN (or --token-file) only: never pass it on the command line.`;
+The token is a Kubernetes service-account token issued for the session API's audience
+(kubectl create token <serviceaccount> --audience agentbox-session-api), an OIDC ID token, or a
+development static token. It is read from AGENTBOX_TOKEN (or --token-file) only: never pass it
+on the command line.`;
 
 export const HELP: Record<string, string> = {
   main: `agentbox: run coding agents in sandboxed Kubernetes pods and attach to them.

@@ -30,7 +30,7 @@ export interface ApiDeps {
 
 const identityOf = (res: Response): Identity => res.locals.identity as Identity;
 
-const STORE_ERROR_KIND = { conflict: "Conflict", "not-found": "NotFound", invalid: "Unprocessable", unavailable: "Unavailable" } as const;
+const STORE_ERROR_KIND = { conflict: "Conflict", "not-found": "NotFound", invalid: "Unprocessable", forbidden: "Forbidden", unavailable: "Unavailable" } as const;
 
 export function fromStore(err: unknown): ApiError {
   if (err instanceof StoreError) return new ApiError(STORE_ERROR_KIND[err.kind], err.message, undefined, { cause: err });
@@ -98,7 +98,7 @@ export function createApp(deps: ApiDeps): express.Express {
           ...(body.name ? { name: body.name } : { generateName: body.generateName ?? "session-" }),
           spec,
           annotations: { [CREATED_BY_ANNOTATION]: identityOf(res).username },
-        })
+        }, identityOf(res))
         .catch((err: unknown) => Promise.reject(fromStore(err)));
       deps.log.info({ namespace, name: created.metadata.name, user: identityOf(res).username }, "session created");
       res.status(201).json(created);
@@ -121,7 +121,7 @@ export function createApp(deps: ApiDeps): express.Express {
       const { namespace, name } = parseInput(SessionParams, req.params, "path");
       parseInput(NoQuery, req.query, "query");
       await allow(res, { verb: "delete", resource: "agentsessions", namespace, name });
-      const deleted = await deps.store.deleteSession(namespace, name).catch((err: unknown) => Promise.reject(fromStore(err)));
+      const deleted = await deps.store.deleteSession(namespace, name, identityOf(res)).catch((err: unknown) => Promise.reject(fromStore(err)));
       if (!deleted) throw new ApiError("NotFound", `no session ${name} in namespace ${namespace}`);
       deps.onSessionDeleted?.(namespace, name);
       deps.log.info({ namespace, name, user: identityOf(res).username }, "session deleted");

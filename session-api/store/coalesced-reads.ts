@@ -68,8 +68,8 @@ export function coalescedReads(store: SessionStore, nextTurn: (run: () => void) 
 function bindAll(store: SessionStore): Omit<SessionStore, "getSession"> {
   return {
     listSessions: (namespace) => store.listSessions(namespace),
-    createSession: (namespace, input) => store.createSession(namespace, input),
-    deleteSession: (namespace, name) => store.deleteSession(namespace, name),
+    createSession: (namespace, input, actor) => store.createSession(namespace, input, actor),
+    deleteSession: (namespace, name, actor) => store.deleteSession(namespace, name, actor),
     listTemplates: (namespace) => store.listTemplates(namespace),
     getTemplate: (namespace, name) => store.getTemplate(namespace, name),
     recordActivity: (namespace, name, at) => store.recordActivity(namespace, name, at),

@@ -5,6 +5,7 @@ import { API_VERSION, type Phase } from "../../crds/agentsession.js";
 import {
   StoreError,
   ACTIVITY_ANNOTATION,
+  type Actor,
   type AgentSession,
   type AgentTemplate,
   type LogOptions,
@@ -17,6 +18,8 @@ export class FakeSessionStore implements SessionStore {
   private readonly templates = new Map<string, AgentTemplate>();
   private readonly logLines = new Map<string, string>();
   private readonly watchers = new Map<string, Set<(session: AgentSession | undefined) => void>>();
+  /** Who each create and delete was done for (what the real store impersonates). */
+  readonly writes: Array<{ verb: "create" | "delete"; namespace: string; name: string; actor?: Actor }> = [];
   /** Phase given to new sessions; the fake has no operator to move it on. */
   initialPhase: Phase = "Running";
 
@@ -56,8 +59,10 @@ export class FakeSessionStore implements SessionStore {
     return Promise.resolve(this.sessions.get(this.key(namespace, name)));
   }
 
-  createSession(namespace: string, input: NewSession): Promise<AgentSession> {
+  /** `actor` may be left out by tests that set sessions up as if an administrator had. */
+  createSession(namespace: string, input: NewSession, actor?: Actor): Promise<AgentSession> {
     const name = input.name ?? `${input.generateName ?? "session-"}${randomBytes(3).toString("hex").slice(0, 5)}`;
+    this.writes.push({ verb: "create", namespace, name, ...(actor ? { actor } : {}) });
     const key = this.key(namespace, name);
     if (this.sessions.has(key)) {
       return Promise.reject(new StoreError("conflict", `session ${name} already exists in namespace ${namespace}`));
@@ -80,7 +85,8 @@ export class FakeSessionStore implements SessionStore {
     return Promise.resolve(session);
   }
 
-  deleteSession(namespace: string, name: string): Promise<boolean> {
+  deleteSession(namespace: string, name: string, actor?: Actor): Promise<boolean> {
+    this.writes.push({ verb: "delete", namespace, name, ...(actor ? { actor } : {}) });
     const deleted = this.sessions.delete(this.key(namespace, name));
     this.changed(namespace, name);
     return Promise.resolve(deleted);

@@ -11,6 +11,7 @@ import {
 import { z } from "zod";
 import { API_VERSION, AgentSession, GROUP, VERSION } from "../../crds/agentsession.js";
 import { AgentTemplate } from "../../crds/agenttemplate.js";
+import { asActor, unsendable, type Actor } from "./impersonation.js";
 import {
   ACTIVITY_ANNOTATION,
   StoreError,
@@ -23,15 +24,30 @@ const SESSIONS = "agentsessions";
 const TEMPLATES = "agenttemplates";
 const List = z.object({ items: z.array(z.unknown()) });
 
-/** Maps an API server failure to a StoreError a person can act on. */
+/**
+ * Maps an API server failure to a StoreError a person can act on. A refusal of the person's own
+ * write (RBAC or admission: 403, 422) carries the API server's message, which says which rule
+ * refused it; a refusal to let the session API impersonate is its own misconfiguration.
+ */
 function storeError(err: unknown, what: string): StoreError {
   if (err instanceof ApiException) {
     const message = apiMessage(err.body) ?? `HTTP ${err.code}`;
     if (err.code === 404) return new StoreError("not-found", `${what}: not found`, { cause: err });
     if (err.code === 409) return new StoreError("conflict", `${what}: ${message}`, { cause: err });
     if (err.code === 422 || err.code === 400) return new StoreError("invalid", `${what}: ${message}`, { cause: err });
+    if (err.code === 403 && /cannot impersonate/.test(message)) {
+      return new StoreError("unavailable", `${what}: the session API may not act as you; its ClusterRole needs the impersonate verb (see the chart's README)`, { cause: err });
+    }
+    if (err.code === 403) return new StoreError("forbidden", `${what}: ${message}`, { cause: err });
   }
   return new StoreError("unavailable", `${what}: the Kubernetes API server did not answer as expected`, { cause: err });
+}
+
+/** Options that make a write `actor`'s; refuses a name no HTTP header can carry. */
+function writeAs(actor: Actor, what: string): ReturnType<typeof asActor> {
+  const bad = unsendable(actor);
+  if (bad !== undefined) throw new StoreError("invalid", `${what}: the name ${JSON.stringify(bad)} cannot be passed to the Kubernetes API server (printable ASCII only)`);
+  return asActor(actor);
 }
 
 function apiMessage(body: unknown): string | undefined {
@@ -81,7 +97,9 @@ export function kubeSessionStore(kc: KubeConfig): SessionStore {
       }
     },
     getSession,
-    async createSession(namespace, input: NewSession) {
+    async createSession(namespace, input: NewSession, actor) {
+      const what = `create session in ${namespace}`;
+      const options = writeAs(actor, what);
       const body = {
         apiVersion: API_VERSION,
         kind: "AgentSession",
@@ -93,18 +111,20 @@ export function kubeSessionStore(kc: KubeConfig): SessionStore {
         spec: input.spec,
       };
       try {
-        return AgentSession.parse(await custom.createNamespacedCustomObject({ ...at(namespace, SESSIONS), body }));
+        return AgentSession.parse(await custom.createNamespacedCustomObject({ ...at(namespace, SESSIONS), body }, options));
       } catch (err) {
-        throw storeError(err, `create session in ${namespace}`);
+        throw storeError(err, what);
       }
     },
-    async deleteSession(namespace, name) {
+    async deleteSession(namespace, name, actor) {
+      const what = `delete session ${namespace}/${name}`;
+      const options = writeAs(actor, what);
       try {
-        await custom.deleteNamespacedCustomObject({ ...at(namespace, SESSIONS), name, propagationPolicy: "Foreground" });
+        await custom.deleteNamespacedCustomObject({ ...at(namespace, SESSIONS), name, propagationPolicy: "Foreground" }, options);
         return true;
       } catch (err) {
         if (err instanceof ApiException && err.code === 404) return false;
-        throw storeError(err, `delete session ${namespace}/${name}`);
+        throw storeError(err, what);
       }
     },
     async listTemplates(namespace) {
@@ -138,6 +158,9 @@ export function kubeSessionStore(kc: KubeConfig): SessionStore {
       }
     },
     async recordActivity(namespace, name, when) {
+      // As the session API, not the person typing: it is the terminal's bookkeeping (idle expiry
+      // reads it), written at most every 30 s for whoever types, and a viewer who may type may
+      // still lack patch on agentsessions; admission judges people's own writes, not this one.
       try {
         await custom.patchNamespacedCustomObject(
           { ...at(namespace, SESSIONS), name, body: { metadata: { annotations: { [ACTIVITY_ANNOTATION]: when.toISOString() } } } },

@@ -301,7 +301,15 @@ async function clusterTarget(): Promise<Target> {
   const namespace = await createNamespace(cluster, "bench-term");
   const operator = await runOperator(cluster, namespace);
   const store = kubeSessionStore(cluster.kc);
-  await store.createSession(namespace, { name: "bench", spec: { agent: { image: SHELL_IMAGE, command: ["bash", "--norc", "-i"] } } });
+  // Created as the bench's own kubeconfig user: the store's writes impersonate a signed-in person.
+  const { CustomObjectsApi } = await import("@kubernetes/client-node");
+  await cluster.kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+    group: "agentbox.dev",
+    version: "v1alpha1",
+    namespace,
+    plural: "agentsessions",
+    body: { apiVersion: "agentbox.dev/v1alpha1", kind: "AgentSession", metadata: { name: "bench" }, spec: { agent: { image: SHELL_IMAGE, command: ["bash", "--norc", "-i"] } } },
+  });
   const deadline = Date.now() + 180_000;
   let pod: string | undefined;
   while (!pod) {

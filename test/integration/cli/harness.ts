@@ -12,7 +12,7 @@ import { FakeAuthorizer, fakeAgentUser, fakeAgentViewer } from "../../../session
 import { staticTokenAuthenticator } from "../../../session-api/auth/static-tokens.js";
 import { startServer, type RunningServer } from "../../../session-api/server.js";
 import { FakeSessionStore } from "../../../session-api/store/fake-store.js";
-import type { AgentSession } from "../../../session-api/store/store.js";
+import type { Actor, AgentSession } from "../../../session-api/store/store.js";
 import { localPtyFactory } from "../../../session-api/terminal/local-pty.js";
 
 export const NAMESPACE = "team";
@@ -35,13 +35,13 @@ export class CountingStore extends FakeSessionStore {
   /** Sessions whose deletion takes this long, as a foreground deletion waits for the pod. */
   readonly slowDeletes = new Map<string, number>();
 
-  override async deleteSession(namespace: string, name: string): Promise<boolean> {
+  override async deleteSession(namespace: string, name: string, actor?: Actor): Promise<boolean> {
     const delayMs = this.slowDeletes.get(name);
     const session = await super.getSession(namespace, name);
-    if (delayMs === undefined || session === undefined) return super.deleteSession(namespace, name);
+    if (delayMs === undefined || session === undefined) return super.deleteSession(namespace, name, actor);
     session.metadata.deletionTimestamp = new Date().toISOString();
     session.status = { ...session.status, phase: "Terminating" };
-    setTimeout(() => void super.deleteSession(namespace, name), delayMs);
+    setTimeout(() => void super.deleteSession(namespace, name, actor), delayMs);
     return true;
   }
 }

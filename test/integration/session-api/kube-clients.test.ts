@@ -94,11 +94,55 @@ test("TokenReview asks for the session API's audience; a token for another, or a
   assert.equal(api.requests.filter((r) => r.url.endsWith("/tokenreviews")).length - before, 1);
 });
 
+const ANN = { username: "oidc:ann", groups: ["oidc:dev", "oidc:ops, with a comma"] };
+
+test("the Kubernetes session store writes as the person (one Impersonate-Group line per group) and keeps its own bookkeeping and reads as itself", async () => {
+  const store = kubeSessionStore(pooled(kc));
+  const from = api.requests.length;
+  const connections = api.connections;
+  await store.createSession("team", { name: "imp", spec: { agent: { image: "x" } } }, ANN);
+  await store.getSession("team", "imp");
+  await store.recordActivity("team", "imp", new Date());
+  await store.deleteSession("team", "imp", ANN);
+  const seen = api.requests.slice(from).map((r) => [r.method, r.impersonate]);
+  const asAnn = { user: "oidc:ann", groups: ["oidc:dev", "oidc:ops, with a comma"] };
+  assert.deepEqual(seen, [
+    ["POST", asAnn],
+    ["GET", undefined],
+    ["PATCH", undefined],
+    ["DELETE", asAnn],
+  ]);
+  assert.ok(api.connections - connections <= 2, "impersonated writes ride the shared pool, not a pool of their own");
+  await assert.rejects(store.createSession("team", { name: "imp2", spec: { agent: { image: "x" } } }, { username: "ann\r\nX-Evil: 1", groups: [] }), (err: StoreError) => err.kind === "invalid" && /printable ASCII only/.test(err.message));
+});
+
+test("admission refusals of the person's write reach them as 403/422 with the API server's message; a missing impersonate right is ours", async () => {
+  const store = kubeSessionStore(kc);
+  const denied = 'agentsessions.agentbox.dev "adm" is forbidden: ValidatingAdmissionPolicy \'agentbox-created-by\' denied request: agentbox.dev/created-by must be your user name';
+  const cases: Array<[{ code: number; reason: string; message: string }, StoreError["kind"], RegExp]> = [
+    [{ code: 403, reason: "Forbidden", message: denied }, "forbidden", /create session in team: .*ValidatingAdmissionPolicy 'agentbox-created-by' denied request/],
+    [{ code: 422, reason: "Invalid", message: 'AgentSession.agentbox.dev "adm" is invalid: spec.credentials[0]: you may not get secret anthropic' }, "invalid", /you may not get secret anthropic/],
+    [{ code: 403, reason: "Forbidden", message: 'users "oidc:ann" is forbidden: User "system:serviceaccount:agentbox-system:agentbox-session-api" cannot impersonate resource "users" in API group "" at the cluster scope' }, "unavailable", /may not act as you; its ClusterRole needs the impersonate verb/],
+  ];
+  try {
+    for (const [refusal, kind, message] of cases) {
+      api.admission = () => refusal;
+      await assert.rejects(store.createSession("team", { name: "adm", spec: { agent: { image: "x" } } }, ANN), (err: StoreError) => err.kind === kind && message.test(err.message), refusal.message);
+    }
+    api.admission = ({ method }) => (method === "DELETE" ? { code: 403, reason: "Forbidden", message: denied } : undefined);
+    await store.createSession("team", { name: "adm", spec: { agent: { image: "x" } } }, ANN);
+    await assert.rejects(store.deleteSession("team", "adm", ANN), (err: StoreError) => err.kind === "forbidden");
+  } finally {
+    api.admission = undefined;
+  }
+  await store.deleteSession("team", "adm", ANN);
+});
+
 test("the Kubernetes session store: create, get, list, activity merge patch, logs, delete, errors", async () => {
   const store = kubeSessionStore(kc);
-  const created = await store.createSession("team", { name: "k1", spec: { agent: { image: "busybox:1.36" } }, annotations: { "agentbox.dev/created-by": "ann" } });
+  const created = await store.createSession("team", { name: "k1", spec: { agent: { image: "busybox:1.36" } }, annotations: { "agentbox.dev/created-by": "ann" } }, ANN);
   assert.equal(created.metadata.name, "k1");
-  await assert.rejects(store.createSession("team", { name: "k1", spec: { agent: { image: "x" } } }), (err: StoreError) => err.kind === "conflict" && /already exists/.test(err.message));
+  await assert.rejects(store.createSession("team", { name: "k1", spec: { agent: { image: "x" } } }, ANN), (err: StoreError) => err.kind === "conflict" && /already exists/.test(err.message));
   assert.equal((await store.getSession("team", "k1"))?.spec.agent?.image, "busybox:1.36");
   assert.equal(await store.getSession("team", "nope"), undefined);
   assert.deepEqual((await store.listSessions("team")).map((s) => s.metadata.name), ["k1"]);
@@ -109,14 +153,14 @@ test("the Kubernetes session store: create, get, list, activity merge patch, log
   await assert.rejects(store.logs("team", "k1", { container: "agent" }), (err: StoreError) => err.kind === "not-found" && /no pod yet/.test(err.message));
   (api.objects.get("agentsessions/team/k1") as { status?: unknown }).status = { phase: "Running", podName: "k1-pod" };
   assert.equal(await store.logs("team", "k1", { container: "agent", tailLines: 2 }), "agent:k1-pod:b,c");
-  assert.equal(await store.deleteSession("team", "k1"), true);
-  assert.equal(await store.deleteSession("team", "k1"), false);
+  assert.equal(await store.deleteSession("team", "k1", ANN), true);
+  assert.equal(await store.deleteSession("team", "k1", ANN), false);
   assert.deepEqual(await store.listTemplates("team"), []);
 });
 
 test("the Kubernetes session store watches one session: as it is, its changes, its deletion; untilSettled rides on it", async () => {
   const store = kubeSessionStore(kc);
-  await store.createSession("team", { name: "w1", spec: { agent: { image: "x" } } });
+  await store.createSession("team", { name: "w1", spec: { agent: { image: "x" } } }, ANN);
   const seen: Array<string | undefined> = [];
   let ended = false;
   const stop = await store.watchSession?.("team", "w1", (s) => seen.push(s ? (s.status?.phase ?? "none") : undefined), () => (ended = true));
@@ -126,21 +170,21 @@ test("the Kubernetes session store watches one session: as it is, its changes, i
   assert.match(watchRequest?.url ?? "", /agentsessions\?.*fieldSelector=metadata.name%3Dw1/);
   (api.objects.get("agentsessions/team/w1") as { status?: unknown }).status = { phase: "Running", podName: "w1-pod" };
   api.changed("agentsessions", "team", "w1");
-  await store.deleteSession("team", "w1");
+  await store.deleteSession("team", "w1", ANN);
   await until(() => seen.length === 3, "the change and the deletion");
   assert.deepEqual(seen, ["none", "Running", undefined]);
   stop();
   await until(() => api.watches.size === 0, "the watch closed on the server");
   assert.equal(ended, false, "a watch stopped by its caller does not report an end");
 
-  await store.createSession("team", { name: "w2", spec: { agent: { image: "x" } } });
+  await store.createSession("team", { name: "w2", spec: { agent: { image: "x" } } }, ANN);
   const settled = untilSettled(store, "team", "w2")?.(60_000, new AbortController().signal);
   await until(() => api.watches.size === 1, "the wait's watch");
   (api.objects.get("agentsessions/team/w2") as { status?: unknown }).status = { phase: "Running", podName: "w2-pod" };
   api.changed("agentsessions", "team", "w2");
   assert.equal(await settled, "running");
   await until(() => api.watches.size === 0, "the wait's watch closed");
-  await store.deleteSession("team", "w2");
+  await store.deleteSession("team", "w2", ANN);
 });
 
 test("a pooled KubeConfig reuses its connections for sequential API calls; a plain one opens one per call", async () => {

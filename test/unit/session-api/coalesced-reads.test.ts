@@ -95,6 +95,7 @@ test("coalescedReads: the other store methods pass through", async () => {
   const { store, fake } = setup();
   await add(fake, "team", "a");
   assert.deepEqual((await store.listSessions("team")).map((s) => s.metadata.name), ["a"]);
-  assert.equal(await store.deleteSession("team", "a"), true);
+  assert.equal(await store.deleteSession("team", "a", { username: "ann", groups: [] }), true);
+  assert.deepEqual(fake.writes.at(-1), { verb: "delete", namespace: "team", name: "a", actor: { username: "ann", groups: [] } }, "the person goes with the write");
   assert.equal(typeof store.watchSession, "function");
 });
