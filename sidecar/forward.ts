@@ -4,15 +4,16 @@ import { request as httpRequest, type ClientRequest, type IncomingMessage, type 
 import { request as httpsRequest, type RequestOptions as HttpsRequestOptions } from "node:https";
 import { isIP } from "node:net";
 import type { TLSSocket } from "node:tls";
-import { pipeline, type Duplex, type Readable, type Writable } from "node:stream";
-import { createRequire } from "node:module";
+import { pipeline, type Readable, type Writable } from "node:stream";
 import { agentFor, type ConnectionContext, type Runtime } from "./context.js";
 import { verifyDestination, type Destination } from "./destination.js";
 import { asProxyError, ProxyError, statusFor } from "./errors.js";
 import { endToEndHeaders, flatHeaders, framingProblem, headerList, requestBodyFraming, withBodyFraming, type HeaderList } from "./http-framing.js";
-import { replaceAllInString, StreamReplacer, type Replacement } from "./scrub.js";
+import { prepareResponse } from "./response-scrub.js";
+import { StreamReplacer, type Replacement } from "./scrub.js";
+import type { ScrubStream } from "./secret-scrubber.js";
 import type { PolicyState } from "./state.js";
-import { ReplaceTransform } from "./streams.js";
+import { ScrubTransform } from "./streams.js";
 import { substituteHeaders } from "./substitute.js";
 import { audit } from "./telemetry.js";
 import { fixedLookup, resolveAllowed, type ResolvedAddress } from "./upstream.js";
@@ -230,51 +231,32 @@ function forward(runtime: Runtime, context: ConnectionContext, exchange: Exchang
   });
 }
 
-const require = createRequire(import.meta.url);
-
-/**
- * A decoder for a response's content-encoding, or undefined when the sidecar cannot decode it.
- * node:zlib (~1.3 MB of resident memory) loads on the first compressed response from a bound
- * host, which is rare: bound hosts are asked for identity.
- */
-export function decoderFor(encoding: string): (() => Duplex) | undefined {
-  const zlib = require("node:zlib") as typeof import("node:zlib");
-  const decoders: Record<string, () => Duplex> = { gzip: zlib.createGunzip, "x-gzip": zlib.createGunzip, deflate: zlib.createInflate, br: zlib.createBrotliDecompress };
-  return Object.hasOwn(decoders, encoding) ? decoders[encoding] : undefined;
-}
-
 /** Bytes read from a source so far (for the audit record). */
 interface Counted {
   bytes: number;
 }
 
 function relayResponse(plan: Plan, method: string, incoming: IncomingMessage, response: ServerResponse): Counted {
-  let headers = endToEndHeaders(headerList(incoming.rawHeaders));
-  const stages: Duplex[] = [];
   const hasBody = method !== "HEAD" && incoming.statusCode !== 204 && incoming.statusCode !== 304;
-  if (plan.bound) {
-    const forms = plan.state.scrubForms;
-    headers = headers.map(([name, value]) => [name, replaceAllInString(value, forms)]);
-    const encoding = headers.find(([name]) => name === "content-encoding")?.[1].trim().toLowerCase();
-    let lengthChanges = !plan.state.scrubKeepsLength;
-    if (encoding !== undefined && encoding !== "identity") {
-      const decoder = decoderFor(encoding);
-      if (decoder === undefined) throw new ProxyError("upstream", `the upstream answered with content-encoding "${encoding}", which the sidecar cannot scrub`);
-      if (hasBody) stages.push(decoder());
-      headers = headers.filter(([name]) => name !== "content-encoding");
-      lengthChanges = true;
-    }
-    if (lengthChanges && hasBody) headers = headers.filter(([name]) => name !== "content-length");
-  }
-  response.writeHead(incoming.statusCode ?? 502, incoming.statusMessage, flatHeaders(headers));
+  const received = headerList(incoming.rawHeaders);
+  // Reason phrase, headers and body of a bound host's answer are scrubbed, its codings decoded first.
+  const prepared = prepareResponse(plan.bound ? plan.state.scrubber : undefined, {
+    reason: incoming.statusMessage ?? "",
+    headers: received,
+    hasBody,
+    lengthFramed: received.some(([name]) => name === "content-length") && !received.some(([name]) => name === "transfer-encoding"),
+    // Node's parser takes off a final "chunked" and leaves the codings before it on the body.
+    dechunked: true,
+  });
+  const { headers } = prepared;
+  response.writeHead(incoming.statusCode ?? 502, prepared.reason, flatHeaders(headers));
   // Streamed responses (SSE) must reach the client as they come, starting with the head.
   if (!headers.some(([name]) => name === "content-length")) response.flushHeaders();
-  const replacer = plan.bound && hasBody ? new StreamReplacer(plan.state.scrubForms) : undefined;
-  if (stages.length === 0) return relayBody(incoming, response, replacer);
+  if (prepared.decoders.length === 0) return relayBody(incoming, response, prepared.body);
   const counted = { bytes: 0 };
   incoming.on("data", (chunk: Buffer) => (counted.bytes += chunk.length));
-  // Compressed: decode first (rare, since upstreams are asked for identity).
-  if (replacer !== undefined) stages.push(new ReplaceTransform(plan.state.scrubForms));
+  // Coded: decode first (rare, since upstreams are asked for identity).
+  const stages = prepared.body === undefined ? prepared.decoders : [...prepared.decoders, new ScrubTransform(prepared.body)];
   pipeline([incoming, ...stages, response], () => {
     // Either side closing early ends the exchange; the error, if any, is the socket's to report.
   });
@@ -286,7 +268,7 @@ function relayResponse(plan: Plan, method: string, incoming: IncomingMessage, re
  * failing or closing early tears down the other. Lighter than a pipeline with a Transform,
  * which matters on the per-request path.
  */
-function relayBody(source: Readable, target: Writable, replacer: StreamReplacer | undefined, options: { keepSourceOnClose?: boolean } = {}): Counted {
+function relayBody(source: Readable, target: Writable, replacer: StreamReplacer | ScrubStream | undefined, options: { keepSourceOnClose?: boolean } = {}): Counted {
   const counted = { bytes: 0 };
   source.on("data", (chunk: Buffer) => {
     counted.bytes += chunk.length;

@@ -9,10 +9,11 @@ import type { Duplex } from "node:stream";
 import { checkServerIdentity, connect as tlsConnect, type SecureContext, type TLSSocket } from "node:tls";
 import type { ConnectionContext, Runtime } from "./context.js";
 import { asProxyError, ProxyError, statusFor } from "./errors.js";
-import { decoderFor, pathOnly, planRequest, resolveFor, type Plan } from "./forward.js";
-import { endToEndHeaders, type HeaderList } from "./http-framing.js";
+import { pathOnly, planRequest, resolveFor, type Plan } from "./forward.js";
 import { chunk, ChunkedDecoder, LAST_CHUNK, parseResponseHead, parseSimpleRequest, responseFraming, reusable, serializeHead, type BodyFraming, type ResponseHead, type SimpleRequest } from "./http1.js";
-import { replaceAllInString, StreamReplacer } from "./scrub.js";
+import { chain, prepareResponse } from "./response-scrub.js";
+import { StreamReplacer } from "./scrub.js";
+import type { ScrubStream } from "./secret-scrubber.js";
 import { audit } from "./telemetry.js";
 import { writeRefusal } from "./upgrade.js";
 import { resolveAllowed, type ResolvedAddress } from "./upstream.js";
@@ -298,8 +299,9 @@ class Exchange {
   private framing: BodyFraming = { kind: "none" };
   private lengthLeft = 0;
   private chunks: ChunkedDecoder | undefined;
-  private decoder: Duplex | undefined;
-  private scrubber: StreamReplacer | undefined;
+  /** The chain undoing the body's codings, when it carries any. */
+  private decoder: { input: Duplex; output: Duplex; destroy(): void } | undefined;
+  private scrubber: ScrubStream | undefined;
   private chunkedDown = false;
   private keepLink = true;
   private out: Buffer[] = [];
@@ -447,44 +449,38 @@ class Exchange {
     this.lengthLeft = framing.kind === "length" ? framing.length : 0;
     this.keepLink = reusable(head, framing);
     const hasBody = framing.kind !== "none";
-    let headers: HeaderList = endToEndHeaders(head.headers);
-    let keepLength = framing.kind === "length";
-    if (plan.bound) {
-      const forms = plan.state.scrubForms;
-      headers = headers.map(([name, value]) => [name, replaceAllInString(value, forms)]);
-      keepLength &&= plan.state.scrubKeepsLength;
-      const encoding = headers.find(([name]) => name === "content-encoding")?.[1].toLowerCase();
-      if (encoding !== undefined && encoding !== "identity") {
-        const decoder = decoderFor(encoding);
-        if (decoder === undefined) throw new ProxyError("upstream", `the upstream answered with content-encoding "${encoding}", which the sidecar cannot scrub`);
-        if (hasBody) this.decoder = this.decoding(decoder());
-        headers = headers.filter(([name]) => name !== "content-encoding");
-        keepLength = false;
-      }
-      if (hasBody) this.scrubber = new StreamReplacer(forms);
-    }
-    if (hasBody && !keepLength) {
-      headers = headers.filter(([name]) => name !== "content-length");
+    // Reason phrase, headers and body of a bound host's answer are scrubbed, its codings decoded first.
+    const prepared = prepareResponse(plan.bound ? plan.state.scrubber : undefined, {
+      reason: head.reason,
+      headers: head.headers,
+      hasBody,
+      lengthFramed: framing.kind === "length",
+      dechunked: framing.kind === "chunked",
+    });
+    const headers = prepared.headers;
+    if (prepared.decoders.length > 0) this.decoder = this.decoding(prepared.decoders);
+    this.scrubber = prepared.body;
+    if (hasBody && !prepared.keepLength) {
       headers.push(["transfer-encoding", "chunked"]);
       this.chunkedDown = true;
     }
-    this.out.push(Buffer.from(serializeHead(`HTTP/1.1 ${head.status} ${head.reason}`, headers), "latin1"));
+    this.out.push(Buffer.from(serializeHead(`HTTP/1.1 ${head.status} ${prepared.reason}`, headers), "latin1"));
   }
 
-  /** Compressed responses (rare: bound hosts are asked for identity) are decoded before scrubbing. */
-  private decoding(decoder: Duplex): Duplex {
-    decoder.on("data", (data: Buffer) => {
+  /** Coded responses (rare: bound hosts are asked for identity) are decoded before scrubbing. */
+  private decoding(decoders: Duplex[]): { input: Duplex; output: Duplex; destroy(): void } {
+    const decoder = chain(decoders, (error) => this.fail(new ProxyError("upstream", "the upstream's coded body does not decode", { cause: error })));
+    decoder.output.on("data", (data: Buffer) => {
       this.emitDown(data);
       this.flush();
     });
-    decoder.once("error", (error) => this.fail(new ProxyError("upstream", "the upstream's compressed body does not decode", { cause: error })));
-    decoder.once("end", () => this.complete());
+    decoder.output.once("end", () => this.complete());
     return decoder;
   }
 
   private bodyPiece(piece: Buffer): void {
     this.bytesOut += piece.length;
-    if (this.decoder !== undefined) this.decoder.write(piece);
+    if (this.decoder !== undefined) this.decoder.input.write(piece);
     else this.emitDown(piece);
   }
 
@@ -496,7 +492,7 @@ class Exchange {
   }
 
   private bodyDone(): void {
-    if (this.decoder !== undefined) this.decoder.end();
+    if (this.decoder !== undefined) this.decoder.input.end();
     else this.complete();
   }
 
@@ -524,9 +520,13 @@ class Exchange {
     if (!ok && link !== undefined && !this.waitingForDrain) {
       this.waitingForDrain = true;
       link.socket.pause();
+      // A decoder keeps producing from what it already holds (a small body can inflate to a lot).
+      const decoded = this.decoder?.output;
+      decoded?.pause();
       socket.once("drain", () => {
         this.waitingForDrain = false;
         link.socket.resume();
+        decoded?.resume();
       });
     }
   }

@@ -1,82 +1,16 @@
 // Byte-level replacement of many patterns in a stream, with a hold-back window so a pattern
-// split across chunks is still found, and the encoded forms of a secret that responses are
-// scrubbed of. Pure apart from Buffer allocation.
+// split across chunks is still found: how stubs in opted-in request bodies become real values.
+// (Responses are scrubbed by secret-scrubber.ts, which decodes rather than lists forms.) Pure
+// apart from Buffer allocation.
 
 export type Replacement = readonly [from: Buffer, to: Buffer];
 
 const EMPTY = Buffer.alloc(0);
 
-/**
- * The forms of `secret` a response could reflect, each paired with the same form of `stub`:
- * raw, base64 / base64url (at all three byte alignments, so a value inside a larger encoded
- * string such as Basic auth's "user:secret" is found too), URL-encoded and JSON-escaped.
- */
-export function secretForms(secret: string, stub: string): Replacement[] {
-  const pairs = new Map<string, string>();
-  const add = (from: string, to: string): void => {
-    if (from.length >= 4 && !pairs.has(from)) pairs.set(from, to);
-  };
-  add(secret, stub);
-  for (const [from, to] of zip(base64Forms(secret), base64Forms(stub))) {
-    add(from, to);
-    add(toBase64Url(from), toBase64Url(to));
-  }
-  add(encodeURIComponent(secret), encodeURIComponent(stub));
-  add(lowerPercent(encodeURIComponent(secret)), lowerPercent(encodeURIComponent(stub)));
-  add(formEncode(secret), formEncode(stub));
-  add(jsonEscape(secret), jsonEscape(stub));
-  add(jsonEscape(secret).replaceAll("/", "\\/"), jsonEscape(stub).replaceAll("/", "\\/"));
-  add(jsonEscapeAll(secret), jsonEscapeAll(stub));
-  // Longest first, so a longer form is replaced before a shorter form inside it.
-  return [...pairs.entries()]
-    .sort((a, b) => b[0].length - a[0].length)
-    .map(([from, to]) => [Buffer.from(from, "latin1"), Buffer.from(to, "latin1")] as const);
-}
-
-function base64Forms(value: string): string[] {
-  const bytes = Buffer.from(value, "utf8");
-  const padded = bytes.toString("base64");
-  const forms = [padded, padded.replace(/=+$/, "")];
-  for (let offset = 0; offset < 3; offset++) {
-    const encoded = Buffer.concat([Buffer.alloc(offset), bytes]).toString("base64");
-    // Drop the characters that also depend on neighbouring bytes: the first group when
-    // something precedes the value, and the last, incomplete group.
-    const start = offset === 0 ? 0 : 4;
-    const end = (offset + bytes.length) % 3 === 0 ? encoded.length : encoded.length - 4;
-    forms.push(encoded.slice(start, Math.max(start, end)));
-  }
-  return forms;
-}
-
-function zip<A, B>(a: A[], b: B[]): Array<[A, B]> {
-  return a.flatMap((item, index) => (index < b.length ? [[item, b[index] as B] as [A, B]] : []));
-}
-
-function toBase64Url(value: string): string {
-  return value.replaceAll("+", "-").replaceAll("/", "_");
-}
-
-function lowerPercent(value: string): string {
-  return value.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase());
-}
-
-function formEncode(value: string): string {
-  return encodeURIComponent(value).replaceAll("%20", "+");
-}
-
-function jsonEscape(value: string): string {
-  return JSON.stringify(value).slice(1, -1);
-}
-
-function jsonEscapeAll(value: string): string {
-  return value.replace(/[^A-Za-z0-9]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
-}
-
 /** A pattern set as latin1 strings, searched as strings (see searchable). */
 interface Searchable {
   /** [from, to] of each replacement as latin1 strings, in the replacements' order. */
   readonly patterns: ReadonlyArray<readonly [string, string]>;
-  readonly minLength: number;
 }
 
 const searchables = new WeakMap<readonly Replacement[], Searchable>();
@@ -84,27 +18,16 @@ const searchables = new WeakMap<readonly Replacement[], Searchable>();
 /**
  * Patterns are searched in latin1 strings rather than Buffers: one byte is one character, so
  * offsets are the same, and a string search costs no trip into native code. Buffer.indexOf per
- * pattern (three times per small response, seven patterns a credential) was ~19 µs of a
- * keep-alive response's relay; the string search is ~1 µs.
+ * pattern was ~19 µs of a keep-alive response's relay; the string search is ~1 µs.
  */
 function searchable(replacements: readonly Replacement[]): Searchable {
   let found = searchables.get(replacements);
   if (found === undefined) {
     const patterns = replacements.map(([from, to]) => [from.toString("latin1"), to.toString("latin1")] as const);
-    found = { patterns, minLength: Math.min(...patterns.map(([from]) => from.length)) };
+    found = { patterns };
     searchables.set(replacements, found);
   }
   return found;
-}
-
-/**
- * Replaces every pattern in a latin1 string (a header value). A value shorter than every
- * pattern, or holding none, is returned as is.
- */
-export function replaceAllInString(value: string, replacements: readonly Replacement[]): string {
-  const { patterns, minLength } = searchable(replacements);
-  if (value.length < minLength || !patterns.some(([from]) => value.includes(from))) return value;
-  return replaceAll(Buffer.from(value, "latin1"), replacements).toString("latin1");
 }
 
 /** Replaces every pattern in one complete buffer. */

@@ -4,8 +4,8 @@ import { readFile } from "node:fs/promises";
 import { createSecureContext, rootCertificates, type SecureContext } from "node:tls";
 import type { SidecarConfig } from "./config.js";
 import { Policy, type BoundCredential } from "./policy.js";
-import { secretForms, type Replacement } from "./scrub.js";
 import { readSecrets, type SecretReader } from "./secrets.js";
+import { SecretScrubber } from "./secret-scrubber.js";
 
 /** A value a credential held before a rotation, still scrubbed from responses until `until`. */
 export interface RetiredValue {
@@ -29,10 +29,8 @@ export interface PolicyState {
   readonly policy: Policy;
   /** Values rotated out of their credential recently; scrubbed like the current ones. */
   readonly retired: readonly RetiredValue[];
-  /** Forms of every real value (current and retired), each replaced by the same form of its stub, in responses. */
-  readonly scrubForms: readonly Replacement[];
-  /** True when every scrub replacement keeps the length, so Content-Length stays valid. */
-  readonly scrubKeepsLength: boolean;
+  /** Finds every real value (current and retired) in responses, however encoded, and puts its stub in its place. */
+  readonly scrubber: SecretScrubber;
   /** The roots that verify upstreams when upstreamCaFile is set. Undefined: Node's default. */
   readonly upstreamRoots: UpstreamRoots | undefined;
 }
@@ -86,13 +84,11 @@ export async function buildState(config: SidecarConfig, options: BuildOptions = 
 
 /** The same state with another set of retired values (and the scrub forms that follow). */
 export function withRetired(state: Pick<PolicyState, "config" | "policy" | "upstreamRoots">, retired: readonly RetiredValue[]): PolicyState {
-  const scrubForms = scrubFormsFor(state.policy.credentials, retired);
   return {
     config: state.config,
     policy: state.policy,
     retired,
-    scrubForms,
-    scrubKeepsLength: scrubForms.every(([from, to]) => from.length === to.length),
+    scrubber: new SecretScrubber([...state.policy.credentials, ...retired]),
     upstreamRoots: state.upstreamRoots,
   };
 }
@@ -132,10 +128,4 @@ export function retireValues(input: RetireInput, limits: { perCredential: number
 /** Retired values still in force at `now`; the same array when none expired. */
 export function unexpired(retired: readonly RetiredValue[], now: number): readonly RetiredValue[] {
   return retired.every((value) => value.until > now) ? retired : retired.filter((value) => value.until > now);
-}
-
-function scrubFormsFor(credentials: readonly BoundCredential[], retired: readonly RetiredValue[]): Replacement[] {
-  const pairs = [...credentials, ...retired].flatMap((value) => secretForms(value.secret, value.stub));
-  // Longest first across all values, so a longer form is replaced before a shorter one inside it.
-  return pairs.sort((a, b) => b[0].length - a[0].length);
 }

@@ -1,14 +1,11 @@
 // Stream plumbing shared by the request and response paths.
 import { Transform, type TransformCallback } from "node:stream";
-import { StreamReplacer, type Replacement } from "./scrub.js";
+import type { ScrubStream } from "./secret-scrubber.js";
 
-/** A Transform that replaces patterns across chunk boundaries, passing each chunk on at once. */
-export class ReplaceTransform extends Transform {
-  private readonly replacer: StreamReplacer;
-
-  constructor(replacements: readonly Replacement[]) {
+/** A Transform that scrubs a body across chunk boundaries, passing each chunk on at once. */
+export class ScrubTransform extends Transform {
+  constructor(private readonly replacer: ScrubStream) {
     super();
-    this.replacer = new StreamReplacer(replacements);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {

@@ -1,34 +1,50 @@
 // WebSocket (and other) upgrades: the handshake goes through the same plan as any request,
-// so its headers are verified and swapped; after a 101 the two sockets are joined raw.
+// so its headers are verified and swapped. After a 101 from a host without credentials the
+// two sockets are joined raw; towards a bound host only a WebSocket is accepted, without
+// extensions (permessage-deflate would hide payloads from the scrubber), and its server frames
+// are parsed, scrubbed and re-framed (websocket-frames.ts). Client frames go up unchanged.
 import type { IncomingMessage } from "node:http";
-import type { Duplex } from "node:stream";
+import { pipeline, type Duplex } from "node:stream";
 import type { ConnectionContext, Runtime } from "./context.js";
-import { asProxyError, statusFor, type ProxyError } from "./errors.js";
-import { headOf, planRequest, upstreamRequest } from "./forward.js";
-import { endToEndHeaders, headerList } from "./http-framing.js";
-import { replaceAll } from "./scrub.js";
+import { asProxyError, ProxyError, statusFor } from "./errors.js";
+import { headOf, planRequest, upstreamRequest, type Plan } from "./forward.js";
+import { endToEndHeaders, headerList, type HeaderList } from "./http-framing.js";
+import { prepareResponse } from "./response-scrub.js";
+import { ScrubTransform } from "./streams.js";
 import { audit } from "./telemetry.js";
 import { resolveAllowed } from "./upstream.js";
+import { ServerFrameScrubber } from "./websocket-frames.js";
 
 export async function handleUpgrade(runtime: Runtime, context: ConnectionContext, request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
   socket.on("error", () => socket.destroy());
   const started = performance.now();
   try {
-    const plan = planRequest(runtime, context, headOf(request), true);
+    const plan = scrubbablePlan(planRequest(runtime, context, headOf(request), true));
     const resolved = await resolveAllowed(plan.destination.host, runtime.resolver, plan.state.policy.allowedAddresses);
     const upstream = upstreamRequest(runtime, context, plan, resolved, request.method ?? "GET", false);
-    const scrub = (value: string): string => (plan.bound ? replaceAll(Buffer.from(value, "latin1"), plan.state.scrubForms).toString("latin1") : value);
+    const scrubber = plan.bound ? plan.state.scrubber : undefined;
     upstream.once("upgrade", (response: IncomingMessage, upstreamSocket: Duplex, upstreamHead: Buffer) => {
-      const lines = [`HTTP/1.1 ${response.statusCode ?? 101} ${response.statusMessage ?? "Switching Protocols"}`];
-      for (const [name, value] of endToEndHeaders(headerList(response.rawHeaders), { upgrade: true })) lines.push(`${name}: ${scrub(value)}`);
-      socket.write(`${lines.join("\r\n")}\r\n\r\n`);
-      if (upstreamHead.length > 0) socket.write(upstreamHead);
-      if (head.length > 0) upstreamSocket.write(head);
       upstreamSocket.on("error", () => socket.destroy());
       socket.on("close", () => upstreamSocket.destroy());
       upstreamSocket.on("close", () => socket.destroy());
-      upstreamSocket.pipe(socket);
+      const received = headerList(response.rawHeaders);
+      if (scrubber !== undefined && received.some(([name]) => name === "sec-websocket-extensions")) {
+        upstreamSocket.destroy();
+        writeRefusal(socket, new ProxyError("upstream", "the upstream accepted a WebSocket extension that was not offered; the sidecar cannot scrub it"));
+        return;
+      }
+      const reason = scrubber?.scrubString(response.statusMessage ?? "") ?? response.statusMessage ?? "Switching Protocols";
+      const lines = [`HTTP/1.1 ${response.statusCode ?? 101} ${reason}`];
+      for (const [name, value] of endToEndHeaders(received, { upgrade: true })) lines.push(`${name}: ${scrubber?.scrubString(value) ?? value}`);
+      socket.write(`${lines.join("\r\n")}\r\n\r\n`);
+      if (head.length > 0) upstreamSocket.write(head);
       socket.pipe(upstreamSocket);
+      if (scrubber === undefined) {
+        if (upstreamHead.length > 0) socket.write(upstreamHead);
+        upstreamSocket.pipe(socket);
+      } else {
+        relayServerFrames(upstreamSocket, upstreamHead, socket, new ServerFrameScrubber(scrubber));
+      }
       if (plan.used.length > 0) {
         for (const name of plan.used) runtime.metrics.swaps.inc({ credential: name });
         audit(runtime.logger, {
@@ -39,15 +55,21 @@ export async function handleUpgrade(runtime: Runtime, context: ConnectionContext
       }
     });
     upstream.once("response", (response: IncomingMessage) => {
-      // The upstream declined the upgrade: pass its answer back and close.
-      const lines = [`HTTP/1.1 ${response.statusCode ?? 502} ${response.statusMessage ?? ""}`];
-      const headers = endToEndHeaders(headerList(response.rawHeaders)).filter(([name]) => name !== "content-length");
-      for (const [name, value] of headers) lines.push(`${name}: ${scrub(value)}`);
+      // The upstream declined the upgrade: pass its answer back, scrubbed like any response, and close.
+      let prepared;
+      try {
+        prepared = prepareResponse(scrubber, { reason: response.statusMessage ?? "", headers: headerList(response.rawHeaders), hasBody: true, lengthFramed: false, dechunked: true });
+      } catch (error) {
+        response.destroy();
+        writeRefusal(socket, asProxyError(error));
+        return;
+      }
+      const lines = [`HTTP/1.1 ${response.statusCode ?? 502} ${prepared.reason}`];
+      for (const [name, value] of prepared.headers.filter(([name]) => name !== "content-length")) lines.push(`${name}: ${value}`);
       lines.push("connection: close");
       socket.write(`${lines.join("\r\n")}\r\n\r\n`);
-      response.on("data", (chunk: Buffer) => socket.write(plan.bound ? replaceAll(chunk, plan.state.scrubForms) : chunk));
-      response.on("end", () => socket.end());
-      response.on("error", () => socket.destroy());
+      const stages = prepared.body === undefined ? prepared.decoders : [...prepared.decoders, new ScrubTransform(prepared.body)];
+      pipeline([response, ...stages, socket], () => socket.destroy());
     });
     upstream.once("error", (error) => writeRefusal(socket, asProxyError(error)));
     upstream.end();
@@ -56,6 +78,37 @@ export async function handleUpgrade(runtime: Runtime, context: ConnectionContext
     runtime.metrics.refusals.inc({ kind: failure.kind });
     writeRefusal(socket, failure);
   }
+}
+
+/**
+ * Towards a bound host, only what the sidecar can scrub: a WebSocket without extensions (the
+ * offer is taken out of the handshake). Any other protocol would be relayed unread.
+ */
+function scrubbablePlan(plan: Plan): Plan {
+  if (!plan.bound) return plan;
+  const upgrade = plan.headers.find(([name]) => name === "upgrade")?.[1].trim().toLowerCase();
+  if (upgrade !== "websocket") throw new ProxyError("forbidden", "towards a host with credentials only WebSocket upgrades are relayed (other protocols cannot be scrubbed)");
+  const headers: HeaderList = plan.headers.filter(([name]) => name !== "sec-websocket-extensions");
+  return { ...plan, headers };
+}
+
+/** Server frames, scrubbed, to the client, with backpressure; a protocol error cuts both sides. */
+function relayServerFrames(upstream: Duplex, first: Buffer, client: Duplex, frames: ServerFrameScrubber): void {
+  const relay = (data: Buffer): void => {
+    let out: Buffer;
+    try {
+      out = frames.push(data);
+    } catch {
+      upstream.destroy();
+      client.destroy();
+      return;
+    }
+    if (out.length > 0 && !client.write(out)) upstream.pause();
+  };
+  client.on("drain", () => upstream.resume());
+  if (first.length > 0) relay(first);
+  upstream.on("data", relay);
+  upstream.once("end", () => client.end());
 }
 
 /** Answers a raw socket (upgrade or CONNECT) with an error status, then closes it. */

@@ -73,6 +73,7 @@ export async function startUpstream(): Promise<Upstream> {
   });
   const wss = new WebSocketServer({ server });
   wss.on("connection", (socket, request) => {
+    seen.push({ method: request.method ?? "", url: request.url ?? "", headers: request.headers, body: "" });
     socket.on("error", () => socket.terminate());
     socket.send(JSON.stringify({ authorization: request.headers.authorization ?? null }));
     socket.on("message", (data) => socket.send(`echo:${String(data)}`));

@@ -201,7 +201,10 @@ test("a HEAD answer carries no body and keeps the connection in step", async () 
   tls.write("GET /plain HTTP/1.1\r\nHost: api.example.test\r\n\r\n");
   // Scrubbing may change lengths here (the harness's stub and value differ in length): chunked.
   const next = await readUntil(tls, (sofar) => sofar.endsWith("\r\n0\r\n\r\n"));
-  assert.match(next, /^HTTP\/1\.1 200[^]*\r\nd\r\nok GET \/plain\r\n0\r\n\r\n$/);
+  assert.match(next, /^HTTP\/1\.1 200[^]*\r\ntransfer-encoding: chunked\r\n\r\n/);
+  // The scrubber may hold a last character back a chunk (it could start an encoded value).
+  const chunks = next.slice(next.indexOf("\r\n\r\n") + 4).split("\r\n").filter((_, index) => index % 2 === 1);
+  assert.equal(chunks.join(""), "ok GET /plain");
   tls.destroy();
 });
 
