@@ -8,6 +8,7 @@ import type { Authenticator, Authorizer } from "./auth/identity.js";
 import { createApp } from "./http/app.js";
 import type { AgentSession, SessionStore } from "./store/store.js";
 import { TerminalHub, type HubDefaults } from "./terminal/hub.js";
+import type { SessionTerminal } from "./terminal/session-terminal.js";
 import type { UpstreamFactory } from "./terminal/upstream.js";
 import { targetState } from "./terminal/flow.js";
 import { untilSettled } from "./terminal/until-settled.js";
@@ -37,6 +38,8 @@ export interface RunningServer {
   server: Server;
   hub: TerminalHub;
   url: string;
+  /** The shared terminal of the session that has this name now (its uid read from the store). */
+  terminalOf(namespace: string, name: string): Promise<SessionTerminal | undefined>;
   close(): Promise<void>;
 }
 
@@ -70,13 +73,23 @@ export async function startServer(deps: ServerDeps, port: number, host = "127.0.
     log: deps.log,
     onTerminal: (ws, { kind, namespace, name, session, role, identity, checksMs }) => {
       deps.log.info({ namespace, name, user: identity.username, role, kind, stagesMs: checksMs }, "terminal viewer joined");
+      const uid = session.metadata.uid;
+      if (!uid) {
+        // Every object the API server returns has one; without it this session's terminal could
+        // not be told apart from a later session of the same name.
+        ws.close(1011, "the session has no metadata.uid");
+        return;
+      }
+      const key = { session: `${namespace}/${name}`, uid };
+      // The session this terminal belongs to, or undefined when the name now holds another.
+      const same = (current: AgentSession | undefined): AgentSession | undefined => (current?.metadata.uid === uid ? current : undefined);
       const recordActivity = (): void => {
         deps.store.recordActivity(namespace, name, new Date()).catch((err: unknown) => deps.log.warn({ err, namespace, name }, "could not record activity"));
       };
       if (kind === "shell" && deps.shellFor) {
         const shellFor = deps.shellFor;
         // A private terminal: never re-opened when the shell exits, gone when its one viewer leaves.
-        hub.join(`${namespace}/${name}#shell-${randomUUID()}`, () => ({ connect: shellFor(session), state: () => Promise.resolve("gone"), onActivity: recordActivity, lingerMs: 0 }), ws, role);
+        hub.join({ ...key, privateId: `shell-${randomUUID()}` }, () => ({ connect: shellFor(session), state: () => Promise.resolve("gone"), onActivity: recordActivity, lingerMs: 0 }), ws, role);
         return;
       }
       // The first attach uses the session the upgrade has just read (one API round trip less
@@ -87,13 +100,13 @@ export async function startServer(deps: ServerDeps, port: number, host = "127.0.
       // where it is needs no new read (a watch takes over from there, see until-settled.ts).
       let tried: AgentSession | undefined;
       hub.join(
-        `${namespace}/${name}`,
+        key,
         () => ({
           connect: async (size) => {
-            const current = checked ?? (await deps.store.getSession(namespace, name));
+            const current = same(checked ?? (await deps.store.getSession(namespace, name)));
             checked = undefined;
             tried = current;
-            if (!current) throw new Error(`session ${namespace}/${name} is gone`);
+            if (!current) throw new Error(`session ${namespace}/${name} (uid ${uid}) is gone`);
             const upstream = await deps.upstreamFor(current)(size);
             // Opened: if it ends later, where the session is then must be read afresh.
             tried = undefined;
@@ -104,11 +117,12 @@ export async function startServer(deps: ServerDeps, port: number, host = "127.0.
             tried = undefined;
             const phase = failed?.status?.phase ?? "Pending";
             if (failed && phase !== "Running") return targetState(phase);
-            const current = await deps.store.getSession(namespace, name);
+            const current = same(await deps.store.getSession(namespace, name));
             // No status yet: the operator has not got to it, so it is as good as Pending.
             return current ? targetState(current.status?.phase ?? "Pending") : "gone";
           },
           untilSettled: untilSettled(deps.store, namespace, name, (latest) => {
+            // A later session of the same name is this terminal's end: the attach finds it gone.
             checked = latest;
           }),
           onActivity: recordActivity,
@@ -129,6 +143,10 @@ export async function startServer(deps: ServerDeps, port: number, host = "127.0.
     server,
     hub,
     url: `http://${shown}:${address.port}`,
+    terminalOf: async (namespace, name) => {
+      const uid = (await deps.store.getSession(namespace, name))?.metadata.uid;
+      return uid === undefined ? undefined : hub.get(uid);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         hub.close();

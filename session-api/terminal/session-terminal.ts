@@ -53,6 +53,15 @@ export interface SessionTerminalOptions {
 
 type Item = string | Buffer;
 
+/** The WebSocket close code and reason viewers get when a terminal is closed. */
+export interface CloseReason {
+  code: number;
+  reason: string;
+}
+
+// 1001 (going away): the server shuts the terminal down; viewers may reconnect.
+const SHUTTING_DOWN: CloseReason = { code: 1001, reason: "terminal closed" };
+
 const WAITING: ServerControl = { type: "upstream", state: "waiting" };
 
 interface Viewer {
@@ -201,14 +210,15 @@ export class SessionTerminal {
     return (await this.screen.snapshot()).data;
   }
 
-  close(): void {
+  /** Shuts the terminal down; its viewers are closed with `why`. */
+  close(why: CloseReason = SHUTTING_DOWN): void {
     if (this.closed) return;
     this.closed = true;
     this.closing.abort();
     clearInterval(this.pingTimer);
     clearTimeout(this.attachedTimer);
     clearTimeout(this.lingerTimer);
-    for (const viewer of this.viewers) viewer.ws.close(1001, "terminal closed");
+    for (const viewer of this.viewers) viewer.ws.close(why.code, why.reason);
     this.viewers.clear();
     this.upstream?.close();
     this.upstream = undefined;

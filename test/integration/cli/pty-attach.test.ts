@@ -37,8 +37,8 @@ test("attach on a terminal: raw keystrokes, the window's size, resize, Ctrl-] de
   try {
     await until("the attached banner", () => screen.includes("attached; detach with Ctrl-]"));
     // The CLI sends its window's size as soon as it is attached.
-    await until("the session's terminal to take the CLI's window size", () => {
-      const size = api.hub.get(`${NAMESPACE}/tty-1`)?.size;
+    await until("the session's terminal to take the CLI's window size", async () => {
+      const size = (await api.terminalOf(NAMESPACE, "tty-1"))?.size;
       return size?.cols === 100 && size.rows === 30;
     });
     // Raw mode: a carriage return (what a terminal sends for Enter) reaches the remote shell as is.

@@ -33,7 +33,7 @@ server.on("upgrade", (req, socket, head) => {
   const [, session = "", role = "rw"] = (req.url ?? "").split("/");
   wss.handleUpgrade(req, socket, head, (ws) => {
     hub.join(
-      session,
+      { session, uid: session },
       () => ({
         connect: localPtyFactory({ command: ["sh"], env, cwd: home }),
         state: () => Promise.resolve("running"),
@@ -154,7 +154,7 @@ test("a viewer that stops answering pings is dropped; one that answers stays", a
   const pingServer = new WebSocketServer({ host: "127.0.0.1", port: 0 });
   pingServer.on("connection", (ws, req) => {
     const role = req.url === "/ro" ? "ro" : "rw";
-    pingHub.join("p", () => ({ connect: localPtyFactory({ command: ["sh"], env }), state: () => Promise.resolve("running") }), ws, role);
+    pingHub.join({ session: "p", uid: "p" }, () => ({ connect: localPtyFactory({ command: ["sh"], env }), state: () => Promise.resolve("running") }), ws, role);
   });
   await new Promise((resolve) => pingServer.once("listening", resolve));
   const url = `ws://127.0.0.1:${(pingServer.address() as AddressInfo).port}`;
@@ -190,7 +190,7 @@ test("a viewer that joins while the pod starts is attached as soon as it runs, n
       },
       state: () => Promise.resolve(state),
     });
-    startHub.join("s", target, ws, "rw");
+    startHub.join({ session: "s", uid: "s" }, target, ws, "rw");
   });
   await new Promise((resolve) => startServer.once("listening", resolve));
   const viewer = await TestViewer.connect(`ws://127.0.0.1:${(startServer.address() as AddressInfo).port}`);
@@ -217,7 +217,7 @@ test("after a flood the screen could not keep up with, a late viewer's snapshot 
   const floodHub = new TerminalHub({ log: pino({ level: "silent" }), backlog: { highBytes: 64 << 10, tailBytes: 256 << 10, parseBytesPerSecond: 256 << 10, burstBytes: 64 << 10 } });
   const floodServer = new WebSocketServer({ host: "127.0.0.1", port: 0 });
   floodServer.on("connection", (ws, req) => {
-    floodHub.join("f", () => ({ connect: localPtyFactory({ command: ["sh"], env, cwd: home }), state: () => Promise.resolve("running" as const) }), ws, req.url === "/ro" ? "ro" : "rw");
+    floodHub.join({ session: "f", uid: "f" }, () => ({ connect: localPtyFactory({ command: ["sh"], env, cwd: home }), state: () => Promise.resolve("running" as const) }), ws, req.url === "/ro" ? "ro" : "rw");
   });
   await new Promise((resolve) => floodServer.once("listening", resolve));
   const url = `ws://127.0.0.1:${(floodServer.address() as AddressInfo).port}`;
@@ -254,7 +254,7 @@ test("a recorded terminal writes an asciicast with what the viewer saw and the r
   const recHub = new TerminalHub({ log: pino({ level: "silent" }) });
   const recServer = new WebSocketServer({ host: "127.0.0.1", port: 0 });
   recServer.on("connection", (ws) => {
-    recHub.join("r", () => ({ connect: localPtyFactory({ command: ["sh"], env, cwd: home }), state: () => Promise.resolve("running" as const), record: { path: castPath, maxBytes: 1 << 20 } }), ws, "rw");
+    recHub.join({ session: "r", uid: "r" }, () => ({ connect: localPtyFactory({ command: ["sh"], env, cwd: home }), state: () => Promise.resolve("running" as const), record: { path: castPath, maxBytes: 1 << 20 } }), ws, "rw");
   });
   await new Promise((resolve) => recServer.once("listening", resolve));
   const viewer = await TestViewer.connect(`ws://127.0.0.1:${(recServer.address() as AddressInfo).port}`);
