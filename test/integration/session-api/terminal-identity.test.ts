@@ -15,12 +15,25 @@ after(async () => {
 
 const SPEC = { agent: { image: "x" } };
 
-async function open(name: string): Promise<{ viewer: TestViewer; closed: Promise<{ code: number; reason: string }> }> {
+interface Opened {
+  viewer: TestViewer;
+  /** How the server closed it, within the usual deadline. */
+  closed(): Promise<{ code: number; reason: string }>;
+}
+
+async function open(name: string): Promise<Opened> {
   const viewer = await TestViewer.connect(`${wsBase}/api/v1/namespaces/team/sessions/${name}/terminal`, { protocols: ["agentbox.v1", `agentbox.bearer.${TOKENS.alice}`] });
   viewers.push(viewer);
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => viewer.ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() })));
+  let closed: { code: number; reason: string } | undefined;
+  viewer.ws.once("close", (code, reason) => (closed = { code, reason: reason.toString() }));
   await until(() => viewer.snapshots === 1, `${name}: the first snapshot`);
-  return { viewer, closed };
+  return {
+    viewer,
+    closed: async () => {
+      await until(() => closed !== undefined, `${name}: the server to close the viewer`);
+      return closed ?? { code: 0, reason: "" };
+    },
+  };
 }
 
 /** Everything a viewer was sent: snapshots and the live stream. */
@@ -38,7 +51,7 @@ test("deleted and created again under its name (as kubectl would): a fresh scree
 
   const fresh = await open("again");
   assert.doesNotMatch(everything(fresh.viewer), /OLD-/, "the new session's viewer got no byte of the old screen");
-  assert.deepEqual(await old.closed, { code: 1000, reason: "the session was deleted and created again under its name; reconnect to open the new one" });
+  assert.deepEqual(await old.closed(), { code: 1000, reason: "the session was deleted and created again under its name; reconnect to open the new one" });
   fresh.viewer.type("echo NEW-$((1+1))\r");
   await until(async () => (await fresh.viewer.text()).includes("NEW-2"), "the new session's shell");
   assert.doesNotMatch(await fresh.viewer.text(), /OLD-21/);
@@ -52,7 +65,7 @@ test("an old session's terminal whose upstream ends after its name was taken aga
   await api.store.deleteSession("team", "swap");
   await api.store.createSession("team", { name: "swap", spec: SPEC });
   old.viewer.type("exit\r");
-  const closed = await old.closed;
+  const closed = await old.closed();
   assert.equal(closed.code, 1000);
   assert.ok(old.viewer.controls.some((c) => c.type === "upstream" && c.state === "ended"), "told the upstream ended");
   assert.ok(!old.viewer.controls.some((c) => c.type === "upstream" && c.state === "reconnecting"), "never re-attached");
@@ -63,7 +76,7 @@ test("a session deleted through the REST API closes its viewers with a reason th
   const viewer = await open("gone");
   const deleted = await fetch(`${api.url}/api/v1/namespaces/team/sessions/gone`, { method: "DELETE", headers: { authorization: `Bearer ${TOKENS.alice}` } });
   assert.equal(deleted.status, 200);
-  assert.deepEqual(await viewer.closed, { code: 1000, reason: "the session was deleted" });
+  assert.deepEqual(await viewer.closed(), { code: 1000, reason: "the session was deleted" });
   assert.deepEqual(api.hub.forSession("team/gone"), []);
   assert.deepEqual(api.store.writes.at(-1), { verb: "delete", namespace: "team", name: "gone", actor: { username: "alice", groups: ["dev"], via: "static" } });
 });
