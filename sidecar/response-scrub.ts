@@ -40,7 +40,8 @@ export function prepareResponse(scrubber: SecretScrubber | undefined, response: 
   let headers = endToEndHeaders(response.headers);
   if (scrubber === undefined) return { reason: response.reason, headers, decoders: [], body: undefined, keepLength: response.lengthFramed };
   headers = headers.map(([name, value]) => [name, scrubber.scrubString(value)]);
-  const codings = [...transferCodings(response.headers, response.dechunked), ...listed(response.headers, "content-encoding")];
+  // In the order applied: content-codings by the origin, then transfer-codings on the way.
+  const codings = [...listed(response.headers, "content-encoding"), ...transferCodings(response.headers, response.dechunked)];
   const decoders = response.hasBody ? decodersFor(codings) : [];
   if (codings.length > 0) headers = headers.filter(([name]) => name !== "content-encoding");
   const keepLength = response.lengthFramed && codings.length === 0 && scrubber.keepsLength;
