@@ -3,3 +3,12 @@
  * session API writes it, the operator's idle expiry reads it.
  */
 export const LAST_ACTIVITY_ANNOTATION = "agentbox.dev/last-activity";
+
+/**
+ * Annotation on an AgentSession naming who created it (their Kubernetes user name). The chart's
+ * ValidatingAdmissionPolicy requires it to equal the requester's `request.userInfo.username` on
+ * create (platform admins may set anything or nothing) and keeps it immutable, so it cannot be
+ * forged; spec changes are allowed only to this user or a platform admin. The session API sets
+ * it to the signed-in user it impersonates. See docs/adr/0004-credential-authorization.md.
+ */
+export const CREATED_BY_ANNOTATION = "agentbox.dev/created-by";

@@ -55,5 +55,4 @@ export class StoreError extends Error {
   }
 }
 
-export { LAST_ACTIVITY_ANNOTATION as ACTIVITY_ANNOTATION } from "../../crds/annotations.js";
-export const CREATED_BY_ANNOTATION = "agentbox.dev/created-by";
+export { LAST_ACTIVITY_ANNOTATION as ACTIVITY_ANNOTATION, CREATED_BY_ANNOTATION } from "../../crds/annotations.js";
