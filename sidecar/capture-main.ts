@@ -11,6 +11,7 @@ const HELP = `agentbox egress capture: installs the pod's iptables/ip6tables rul
   --tls-port <port>     transparent TLS listener            [${DEFAULT_CAPTURE.tlsPort}]
   --http-port <port>    transparent HTTP listener           [${DEFAULT_CAPTURE.httpPort}]
   --dns-port <port>     DNS responder (UDP and TCP)         [${DEFAULT_CAPTURE.dnsPort}]
+  --admin-port <port>   sidecar admin port (probes)         [${DEFAULT_CAPTURE.adminPort}]
   --print               print the rules instead of applying them
   --help                this text
 `;
@@ -43,6 +44,7 @@ function main(): void {
       "tls-port": { type: "string" },
       "http-port": { type: "string" },
       "dns-port": { type: "string" },
+      "admin-port": { type: "string" },
       print: { type: "boolean" },
       help: { type: "boolean" },
     },
@@ -57,6 +59,7 @@ function main(): void {
     tlsPort: port("tls-port", values["tls-port"], DEFAULT_CAPTURE.tlsPort),
     httpPort: port("http-port", values["http-port"], DEFAULT_CAPTURE.httpPort),
     dnsPort: port("dns-port", values["dns-port"], DEFAULT_CAPTURE.dnsPort),
+    adminPort: port("admin-port", values["admin-port"], DEFAULT_CAPTURE.adminPort),
   };
   if (values.print === true) {
     process.stdout.write(`# iptables\n${captureRules(options, 4)}# ip6tables\n${captureRules(options, 6)}`);

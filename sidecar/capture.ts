@@ -3,16 +3,20 @@
 // address goes through the sidecar or nowhere: TCP 443 and 80 are redirected to the sidecar's
 // transparent listeners, DNS to its responder, any other TCP is reset, and any other packet
 // (UDP, QUIC, ICMP) is dropped. The sidecar's own uid is exempt, so its upstream connections
-// leave normally; loopback is left alone so the agent can reach the explicit proxy.
+// leave normally; loopback is left alone so the agent can reach the explicit proxy. Nothing
+// answers a peer outside the pod but the sidecar's admin port (the kubelet's probes): a
+// connection to a port the agent listens on gets no reply, so it is no channel to the agent.
 
 export interface CaptureOptions {
   sidecarUid: number;
   tlsPort: number;
   httpPort: number;
   dnsPort: number;
+  /** The sidecar's admin port, the only one that answers peers outside the pod (probes). */
+  adminPort: number;
 }
 
-export const DEFAULT_CAPTURE: CaptureOptions = { sidecarUid: 1337, tlsPort: 15002, httpPort: 15003, dnsPort: 15053 };
+export const DEFAULT_CAPTURE: CaptureOptions = { sidecarUid: 1337, tlsPort: 15002, httpPort: 15003, dnsPort: 15053, adminPort: 15021 };
 
 const NAT_CHAIN = "AGENTBOX_OUTPUT";
 const FILTER_CHAIN = "AGENTBOX_EGRESS";
@@ -47,11 +51,15 @@ export function captureRules(options: CaptureOptions, family: 4 | 6): string {
     ":OUTPUT ACCEPT [0:0]",
     `:${FILTER_CHAIN} - [0:0]`,
     `-A OUTPUT -j ${FILTER_CHAIN}`,
-    // Replies on connections opened from outside (the kubelet's probes of the sidecar's admin
-    // port): some of their packets (TIME_WAIT ACKs, resets) have no owning socket, so the uid
-    // exemption misses them and the probe was reset about one time in two. The REPLY direction
-    // excludes every connection the pod opens itself.
-    `-A ${FILTER_CHAIN} -m conntrack --ctstate ESTABLISHED,RELATED --ctdir REPLY -j RETURN`,
+    // Replies on connections opened from outside are let out only from the admin port (the
+    // kubelet's probes): some of their packets (TIME_WAIT ACKs, resets) have no owning socket,
+    // so the uid exemption misses them and the probe was reset about one time in two. Only a
+    // connection the sidecar itself accepted gets that far: a SYN-ACK on the admin port from
+    // anyone else (the agent, bound there while the sidecar restarts) is dropped first. Replies
+    // from any other port (the agent's listeners, TCP or UDP) fall through to the drop below,
+    // and the REPLY direction excludes every connection the pod opens itself.
+    `-A ${FILTER_CHAIN} -p tcp --sport ${options.adminPort} --tcp-flags SYN SYN -m conntrack --ctdir REPLY -m owner ! --uid-owner ${options.sidecarUid} -j DROP`,
+    `-A ${FILTER_CHAIN} -p tcp --sport ${options.adminPort} -m conntrack --ctstate ESTABLISHED --ctdir REPLY -j RETURN`,
     `-A ${FILTER_CHAIN} ${sidecar}`,
     `-A ${FILTER_CHAIN} -o lo -j RETURN`,
     // What the nat rules redirected to the sidecar. (Its output interface still reads as the

@@ -12,6 +12,7 @@ import { DEFAULT_LIMITS, getContext, setContext, type ConnectionContext, type Li
 import { parseAuthority } from "./destination.js";
 import { ProxyError } from "./errors.js";
 import { handleRequest, sendError } from "./forward.js";
+import { LocalPeers } from "./local-peer.js";
 import type { Policy } from "./policy.js";
 import type { SecretReader } from "./secrets.js";
 import { buildState, unexpired, withRetired, type PolicyState } from "./state.js";
@@ -39,19 +40,32 @@ export interface SidecarOptions {
   readiness?: () => string | undefined;
 }
 
+/**
+ * The proxy listeners bind loopback: the capture's REDIRECT sends the agent's packets to
+ * 127.0.0.1 (::1 for IPv6), so nothing outside the pod can reach them (DESIGN invariant 14).
+ * The admin port binds every address because the kubelet probes it from the node.
+ */
 export const DEFAULT_LISTEN = {
   explicit: { host: "127.0.0.1", port: 15001 },
-  transparentTls: { host: "0.0.0.0", port: 15002 },
-  transparentHttp: { host: "0.0.0.0", port: 15003 },
+  transparentTls: { host: "127.0.0.1", port: 15002 },
+  transparentHttp: { host: "127.0.0.1", port: 15003 },
   admin: { host: "0.0.0.0", port: 15021 },
 } as const;
 
 type ListenerName = keyof typeof DEFAULT_LISTEN;
 
+/** Listeners that also take IPv6 on ::1, where it is up, when they bind 127.0.0.1: the ip6tables REDIRECT target. */
+const IPV6_TOO: ReadonlySet<ListenerName> = new Set(["transparentTls", "transparentHttp"]);
+/** Listeners only the pod itself may use. */
+const POD_ONLY: ReadonlySet<ListenerName> = new Set(["explicit", "transparentTls", "transparentHttp"]);
+/** What the admin port serves to peers outside the pod: the probes, which say nothing more than ready or not. */
+const PROBE_PATHS = new Set(["/healthz", "/readyz"]);
+
 export class Sidecar {
   readonly metrics = new SidecarMetrics();
   readonly logger: Logger;
   readonly addresses: Partial<Record<ListenerName, AddressInfo>> = {};
+  private readonly peers = new LocalPeers();
   private current: PolicyState;
   private readonly runtime: Runtime;
   private readonly servers: Array<Server | NetServer> = [];
@@ -108,25 +122,47 @@ export class Sidecar {
   async listen(): Promise<void> {
     const wanted = { ...DEFAULT_LISTEN, ...this.options.listen };
     const capturedPorts = this.options.capturedPorts ?? { tls: 443, http: 80 };
-    const explicit = this.httpServer({ explicit: true, port: 80 });
-    explicit.on("connect", (request: IncomingMessage, socket: Socket, head: Buffer) => this.onConnect(request, socket, head));
-    const transparentHttp = this.httpServer({ explicit: false, port: capturedPorts.http });
-    const transparentTls = createNetServer({ noDelay: true }, (socket) => {
-      void handleTlsStream(this.runtime, this.inner, socket, { port: capturedPorts.tls });
-    });
-    const admin = createHttpServer((request, response) => this.onAdmin(request, response));
-    const servers: Record<ListenerName, Server | NetServer> = { explicit, transparentTls, transparentHttp, admin };
-    for (const name of Object.keys(servers) as ListenerName[]) {
+    const make: Record<ListenerName, () => Server | NetServer> = {
+      explicit: () => {
+        const explicit = this.httpServer({ explicit: true, port: 80 });
+        explicit.on("connect", (request: IncomingMessage, socket: Socket, head: Buffer) => this.onConnect(request, socket, head));
+        return explicit;
+      },
+      transparentTls: () =>
+        createNetServer({ noDelay: true }, (socket) => {
+          if (!socket.destroyed) void handleTlsStream(this.runtime, this.inner, socket, { port: capturedPorts.tls });
+        }),
+      transparentHttp: () => this.httpServer({ explicit: false, port: capturedPorts.http }),
+      admin: () => createHttpServer((request, response) => this.onAdmin(request, response)),
+    };
+    for (const name of Object.keys(make) as ListenerName[]) {
       const address = wanted[name];
       if (address === false) continue;
-      const server = servers[name];
-      this.track(server);
-      server.listen(address.port, address.host);
-      await once(server, "listening");
-      this.addresses[name] = server.address() as AddressInfo;
-      this.servers.push(server);
+      const bound = await this.bind(name, make[name](), address);
+      this.addresses[name] = bound;
+      // The same port on ::1, so one REDIRECT port number serves both families.
+      if (IPV6_TOO.has(name) && address.host === "127.0.0.1") await this.bindIpv6(name, make[name](), bound.port);
     }
     this.ready = true;
+  }
+
+  private async bind(name: ListenerName, server: Server | NetServer, address: ListenAddress): Promise<AddressInfo> {
+    this.track(server, POD_ONLY.has(name) ? name : undefined);
+    server.listen(address.port, address.host);
+    await once(server, "listening");
+    this.servers.push(server);
+    return server.address() as AddressInfo;
+  }
+
+  /** Listens on [::1]:port where the namespace has IPv6; without it there is no IPv6 traffic to take. */
+  private async bindIpv6(name: ListenerName, server: Server | NetServer, port: number): Promise<void> {
+    try {
+      await this.bind(name, server, { host: "::1", port });
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (code !== "EADDRNOTAVAIL" && code !== "EAFNOSUPPORT") throw error;
+      this.logger.info({ listener: name }, "no IPv6 loopback: listening on IPv4 only");
+    }
   }
 
   /** Swaps in a new configuration; open connections keep flowing and see it on their next request. */
@@ -165,8 +201,15 @@ export class Sidecar {
     await Promise.all(this.servers.map((server) => (server.listening ? once(server, "close") : Promise.resolve())));
   }
 
-  private track(server: Server | NetServer): void {
+  /** Counts connections; on a pod-only listener, closes those from outside the pod at once. */
+  private track(server: Server | NetServer, podOnly?: ListenerName): void {
     server.on("connection", (socket: Socket) => {
+      if (podOnly !== undefined && !this.peers.isLocal(socket.remoteAddress)) {
+        this.metrics.refusals.inc({ kind: "forbidden" });
+        this.logger.info({ listener: podOnly, peer: socket.remoteAddress }, "connection refused: the peer is outside the pod");
+        socket.destroy();
+        return;
+      }
       this.sockets.add(socket);
       this.metrics.connections.inc({});
       socket.once("close", () => {
@@ -237,16 +280,24 @@ export class Sidecar {
     void handleTlsStream(this.runtime, this.inner, socket, { connect: target, port: authority.port });
   }
 
+  /**
+   * Probes for everyone (the kubelet probes from the node); credential names, readiness
+   * details (Vault errors) and metrics only for the pod itself.
+   */
   private onAdmin(request: IncomingMessage, response: ServerResponse): void {
-    const path = (request.url ?? "").split("?")[0];
-    if (request.method !== "GET") {
+    const path = (request.url ?? "").split("?")[0] ?? "";
+    const local = this.peers.isLocal(request.socket.remoteAddress);
+    if (!local && !PROBE_PATHS.has(path)) {
+      response.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+    } else if (request.method !== "GET") {
       response.writeHead(405, { allow: "GET" }).end();
     } else if (path === "/healthz") {
       response.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
     } else if (path === "/readyz") {
       const waiting = this.ready ? this.options.readiness?.() : undefined;
       const ready = this.ready && waiting === undefined;
-      response.writeHead(ready ? 200 : 503, { "content-type": "text/plain" }).end(ready ? "ready\n" : `not ready${waiting === undefined ? "" : `:\n${waiting}`}\n`);
+      const details = local && waiting !== undefined ? `:\n${waiting}` : "";
+      response.writeHead(ready ? 200 : 503, { "content-type": "text/plain" }).end(ready ? "ready\n" : `not ready${details}\n`);
     } else if (path === "/metrics") {
       this.metrics.render().then(
         (text) => response.writeHead(200, { "content-type": SidecarMetrics.contentType }).end(text),
