@@ -14,7 +14,7 @@ export const TemplateRef = z
 
 export const Access = z
   .object({
-    users: z.array(z.string().min(1).max(256)).max(64).default([]).describe("users: user names (as authenticated by the session API) who may attach read-write, on top of RBAC. Default []."),
+    users: z.array(z.string().min(1).max(256)).max(64).default([]).describe("users: user names (as authenticated by the session API) who may attach read-write, on top of RBAC. Like the rest of spec, only the session's creator (annotation agentbox.dev/created-by) or a platform admin may change it. Default []."),
     viewers: z.array(z.string().min(1).max(256)).max(64).default([]).describe("viewers: user names who may attach read-only; their input is dropped. Default []."),
   })
   .describe("access: who may attach to the session's terminal, on top of Kubernetes RBAC. Optional; default RBAC alone.");

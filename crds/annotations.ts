@@ -12,3 +12,16 @@ export const LAST_ACTIVITY_ANNOTATION = "agentbox.dev/last-activity";
  * it to the signed-in user it impersonates. See docs/adr/0004-credential-authorization.md.
  */
 export const CREATED_BY_ANNOTATION = "agentbox.dev/created-by";
+
+/**
+ * Annotation on a Secret: comma-separated host patterns (`api.example.com`, `*.example.com`)
+ * that the Secret's values may be sent to. The operator refuses any credential reading the
+ * Secret whose `hosts` are not all covered (CredentialsResolved=False CredentialNotAllowed).
+ */
+export const ALLOWED_HOSTS_ANNOTATION = "agentbox.dev/allowed-hosts";
+
+/** The verb on agentsessions.agentbox.dev that makes a requester a platform admin in a namespace. */
+export const PLATFORM_ADMIN_VERB = "admin";
+
+/** The virtual resource (group agentbox.dev) whose verb `use`, resourceName = path, lets a session name a Vault path. */
+export const VAULT_PATHS_RESOURCE = "vaultpaths";

@@ -83,14 +83,14 @@ export const CredentialSource = withRules(
           key: z.string().min(1).max(253).describe("key: the key inside the secret's data. Required."),
         })
         .optional()
-        .describe("vault: read the value from Vault with the sidecar's projected service-account token. Set exactly one of vault and secretKeyRef."),
+        .describe("vault: read the value from Vault with the sidecar's projected service-account token. In a session's own spec, its creator needs verb use on vaultpaths.agentbox.dev with resourceName the path exactly as written (checked at admission; no default role grants it); a template's credential needs no grant. Set exactly one of vault and secretKeyRef."),
       secretKeyRef: z
         .object({
           name: z.string().min(1).max(253).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { message: "must be a Kubernetes object name" }).describe("name: the Secret's name, in the session's namespace. Required."),
           key: z.string().min(1).max(253).regex(/^[-._a-zA-Z0-9]+$/, { message: "must be a Secret data key: letters, digits, -, _ and ." }).describe("key: the key inside the Secret's data. Required."),
         })
         .optional()
-        .describe("secretKeyRef: read the value from a Kubernetes Secret, mounted into the sidecar container only. Set exactly one of vault and secretKeyRef."),
+        .describe("secretKeyRef: read the value from a Kubernetes Secret, mounted into the sidecar container only. In a session's own spec, its creator must be allowed to get that Secret (checked at admission); a template's credential needs no such permission. A Secret annotated agentbox.dev/allowed-hosts (comma-separated host patterns) is used only for credentials whose hosts it all covers (else CredentialsResolved=False CredentialNotAllowed). Set exactly one of vault and secretKeyRef."),
     })
     .describe("source: where the sidecar reads the real value. Required; exactly one of vault and secretKeyRef."),
   [
@@ -121,7 +121,7 @@ export const Credential = z
           .max(16)
           .default(["authorization"])
           .describe("headers: request header names in which the stub may be replaced (Basic auth is decoded and re-encoded). Default [authorization]."),
-        body: z.boolean().default(false).describe("body: whether the stub may also be replaced in request bodies. Default false."),
+        body: z.boolean().default(false).describe("body: whether the stub may also be replaced in request bodies. Unsafe towards any host that transforms its input (an LLM, a translation or formatting service): the agent can ask it to send the real value back in a form response scrubbing does not recognise (spelled with dashes, reversed). Allowed only in an AgentTemplate (platform-owned): admission refuses it in a session's own spec. Default false."),
       })
       .prefault({})
       .describe("inject: where in a request the stub may be replaced. Optional; default headers [authorization], body false."),
@@ -159,7 +159,7 @@ export const Egress = z
       .array(z.string().max(64).regex(new RegExp(CIDR), { message: "must be a CIDR block such as 10.0.0.0/8" }).describe("A CIDR block."))
       .max(64)
       .optional()
-      .describe("allowPrivate: private, loopback or link-local address blocks the agent may reach although they are refused by default. Optional; default none."),
+      .describe("allowPrivate: private, loopback or link-local address blocks the agent may reach although they are refused by default. Each must lie inside the platform's bound (chart value egress.allowPrivateBound, default none): admission refuses others, and the operator refuses a merged spec with others (Ready=False EgressNotAllowed). Optional; default none."),
   })
   .describe("egress: where the agent may connect. Optional; default deny everything except the credentials' hosts.");
 

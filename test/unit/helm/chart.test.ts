@@ -43,11 +43,13 @@ const VALUE_SETS: Record<string, string[]> = {
     "--set", "serviceMonitor.enabled=true", "--set", "networkPolicy.apiServer.cidrs={10.96.0.1/32}",
     "--set", "networkPolicy.ingressFrom[0].namespaceSelector.matchLabels.name=ingress",
     "--set", "operator.watchNamespace=team-a", "--set", "sessionApi.allowedOrigins={https://agents.example.com}",
+    "--set", "credentials.requireTemplate=true", "--set", "egress.allowPrivateBound={10.217.0.1/32,fd00::/8}",
   ],
   minimal: [
     "--set", "operator.replicas=1", "--set", "operator.leaderElection.enabled=false", "--set", "operator.pdb.enabled=false",
     "--set", "sessionApi.pdb.enabled=false", "--set", "networkPolicy.enabled=false", "--set", "rbac.agentRoles=false",
     "--set", "sessionApi.service.type=NodePort", "--set", "sessionApi.service.nodePort=30080",
+    "--set", "admission.enabled=false",
   ],
 };
 
@@ -141,8 +143,12 @@ describe("helm chart", { skip }, () => {
     assert.equal(all.AGENTBOX_TOKEN_AUDIENCE, "vault");
     assert.equal(all.AGENTBOX_UPSTREAM_CA_CONFIGMAP, "upstream-ca");
     assert.deepEqual(JSON.parse(all.AGENTBOX_EXTRA_EGRESS!), [{ ports: [{ port: 8200 }], to: [{ namespaceSelector: { matchLabels: { name: "vault" } } }] }]);
+    assert.equal(all.AGENTBOX_REQUIRE_TEMPLATE, "true");
+    assert.deepEqual(JSON.parse(all.AGENTBOX_ALLOW_PRIVATE_BOUND!), ["10.217.0.1/32", "fd00::/8"]);
     const defaults = env("defaults");
     assert.ok(!Object.keys(defaults).some((k) => k.startsWith("AGENTBOX_VAULT_") || k === "AGENTBOX_EXTRA_EGRESS"));
+    assert.equal(defaults.AGENTBOX_REQUIRE_TEMPLATE, "false");
+    assert.equal(defaults.AGENTBOX_ALLOW_PRIVATE_BOUND, "[]", "no private range unless the platform allows one");
     assert.equal(defaults.AGENTBOX_SESSION_SERVICE_ACCOUNT, "default");
   });
 
@@ -200,9 +206,64 @@ describe("helm chart", { skip }, () => {
     assert.equal(lease.metadata.namespace, "agentbox-system", "leases only in the release namespace");
   });
 
+  // Issue 14 (ADR 0004): who may write which session is decided at admission, as the requester.
+  const policyOf = (set: string): any => rendered[set]!.find((o) => o.kind === "ValidatingAdmissionPolicy");
+  const bindingOf = (set: string): any => rendered[set]!.find((o) => o.kind === "ValidatingAdmissionPolicyBinding");
+
+  test("admission: a ValidatingAdmissionPolicy on AgentSession writes (not /status), bound with Deny, confined to the watched namespace", () => {
+    const policy = policyOf("defaults");
+    assert.ok(policy, "the chart ships the session-authorization policy");
+    assert.equal(policy.apiVersion, "admissionregistration.k8s.io/v1");
+    assert.equal(policy.spec.failurePolicy, "Fail");
+    assert.deepEqual(policy.spec.matchConstraints.resourceRules, [{ apiGroups: ["agentbox.dev"], apiVersions: ["*"], operations: ["CREATE", "UPDATE"], resources: ["agentsessions"] }], "status writes (agentsessions/status) are not matched");
+    const binding = bindingOf("defaults");
+    assert.equal(binding.spec.policyName, policy.metadata.name);
+    assert.deepEqual(binding.spec.validationActions, ["Deny"]);
+    assert.equal(binding.spec.matchResources, undefined, "all namespaces when the operator watches all");
+    assert.deepEqual(bindingOf("everything").spec.matchResources, { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "team-a" } } });
+    assert.equal(policyOf("minimal"), undefined, "admission.enabled=false leaves it out");
+    assert.equal(bindingOf("minimal"), undefined);
+  });
+
+  test("admission: the rules ask the authorizer about the requester, per own credential; platform settings are rendered into the CEL", () => {
+    const text = (set: string): string => JSON.stringify(policyOf(set).spec);
+    const validations = (set: string): any[] => policyOf(set).spec.validations;
+    const all = text("defaults");
+    assert.match(all, /request\.userInfo\.username/);
+    assert.match(all, /agentbox\.dev\/created-by/);
+    assert.match(all, /check\('admin'\)/, "platform admins are asked of the authorizer, not read from the object");
+    const perCredential = validations("defaults").filter((v) => /resource\('secrets'\)/.test(v.expression));
+    assert.equal(perCredential.length, 16, "one validation per own credential (an expression may make two authorizer checks)");
+    for (const [i, v] of perCredential.entries()) {
+      assert.match(v.expression, new RegExp(`credentials\\[${i}\\]\\.source\\.secretKeyRef\\.name\\)\\.check\\('get'\\)`));
+      assert.match(v.expression, new RegExp(`resource\\('vaultpaths'\\).*credentials\\[${i}\\]\\.source\\.vault\\.path\\)\\.check\\('use'\\)`));
+      assert.doesNotMatch(v.messageExpression, /authorizer/, "the message makes no second check");
+    }
+    assert.ok(validations("defaults").some((v) => /size\(variables\.credentials\) <= 16/.test(v.expression)), "more own credentials than checks are refused");
+    assert.ok(validations("defaults").some((v) => /inject\.body/.test(v.expression)), "inject.body only from templates");
+    assert.ok(!validations("defaults").some((v) => /size\(variables\.credentials\) == 0/.test(v.expression)), "requireTemplate is off by default");
+    assert.ok(validations("everything").some((v) => /size\(variables\.credentials\) == 0/.test(v.expression)), "requireTemplate=true refuses own credentials");
+    const bound = (set: string): unknown => JSON.parse(policyOf(set).spec.variables.find((v: any) => v.name === "bound").expression);
+    assert.deepEqual(bound("defaults"), []);
+    assert.deepEqual(bound("everything"), ["10.217.0.1/32", "fd00::/8"]);
+    assert.match(all, /cidr\(b\)\.containsCIDR\(cidr\(r\)\)/);
+  });
+
+  test("RBAC: only the platform-admin role grants the admin verb; no role grants Vault paths", () => {
+    const roles = rendered.defaults!.filter((o) => o.kind === "ClusterRole") as any[];
+    const verbs = (name: string, resource: string): string[] => roles.filter((r) => r.metadata.name === name).flatMap((r) => r.rules.filter((x: any) => x.resources.includes(resource)).flatMap((x: any) => x.verbs));
+    assert.ok(verbs("agentbox-platform-admin", "agentsessions").includes("admin"));
+    assert.ok(!verbs("agentbox-agent-user", "agentsessions").includes("admin"), "agent users may not act for others");
+    assert.ok(!verbs("agentbox-agent-user", "secrets").length, "agent users may not read Secrets");
+    for (const role of roles) {
+      assert.ok(!role.rules.some((x: any) => x.resources.includes("vaultpaths")), `${role.metadata.name} grants no Vault path`);
+      if (role.metadata.name !== "agentbox-platform-admin") assert.ok(!role.rules.some((x: any) => x.verbs.includes("admin")), `${role.metadata.name} grants no admin`);
+    }
+  });
+
   test("two releases share no cluster-scoped object but the CRDs; the agent roles are found by label", () => {
     const clusterScoped = (objects: Obj[]): string[] =>
-      objects.filter((o) => o.kind.startsWith("Cluster")).map((o) => `${o.kind}/${o.metadata.name}`);
+      objects.filter((o) => o.kind.startsWith("Cluster") || o.kind.startsWith("ValidatingAdmissionPolicy")).map((o) => `${o.kind}/${o.metadata.name}`);
     const other = template([], "team-x");
     assert.equal(other.status, 0, other.stderr);
     const mine = clusterScoped(rendered.defaults!);
@@ -211,6 +272,7 @@ describe("helm chart", { skip }, () => {
       objects.filter((o: any) => o.kind === "ClusterRole" && o.metadata.labels?.["agentbox.dev/role"] === label).map((o) => o.metadata.name);
     assert.deepEqual(role(rendered.defaults!, "agent-user"), ["agentbox-agent-user"], "the documented name for a release called agentbox");
     assert.deepEqual(role(rendered.defaults!, "agent-viewer"), ["agentbox-agent-viewer"]);
+    assert.deepEqual(role(rendered.defaults!, "platform-admin"), ["agentbox-platform-admin"]);
     assert.deepEqual(role(other.objects, "agent-user"), ["team-x-agentbox-agent-user"]);
   });
 
@@ -260,6 +322,8 @@ describe("helm chart", { skip }, () => {
       ["node port out of range", "sessionApi:\n  service:\n    nodePort: 8080\n", /nodePort/],
       ["bad origin", "sessionApi:\n  allowedOrigins: [\"agents.example.com/path\"]\n", /allowedOrigins/],
       ["bad template namespace", "templates:\n  namespaces: [Team_A]\n", /namespaces/],
+      ["a private bound that is not a CIDR", "egress:\n  allowPrivateBound: [\"10.0.0.1\"]\n", /allowPrivateBound/],
+      ["requireTemplate as a word", "credentials:\n  requireTemplate: yes please\n", /requireTemplate/],
       ["no way to sign in", "sessionApi:\n  auth:\n    kubernetes:\n      enabled: false\n", /enable at least one of kubernetes, oidc and staticTokens/],
     ];
     try {
