@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
+import { parseCidr } from "./egress-bound.js";
 
 // The operator's configuration, read once at start from the environment (the Helm chart sets
 // it) with a few command-line flags on top; nothing reads process.env after this.
@@ -29,6 +30,21 @@ export const OperatorConfig = z.object({
       return z.NEVER;
     })
     .describe("extraEgress: NetworkPolicy egress rules added to every session (e.g. to reach Vault), as JSON. Env AGENTBOX_EXTRA_EGRESS."),
+  requireTemplate: z.enum(["true", "false"]).default("false").transform((v) => v === "true").describe("requireTemplate: every credential must come from an AgentTemplate; a session with its own spec.credentials gets CredentialsResolved=False TemplateRequired and no pod. Env AGENTBOX_REQUIRE_TEMPLATE (chart value credentials.requireTemplate)."),
+  allowPrivateBound: z
+    .string()
+    .default("[]")
+    .transform((s, ctx) => {
+      try {
+        const v: unknown = JSON.parse(s);
+        if (Array.isArray(v) && v.every((c) => typeof c === "string" && parseCidr(c) !== undefined)) return v as string[];
+      } catch {
+        // reported below
+      }
+      ctx.addIssue({ code: "custom", message: "must be a JSON array of CIDR blocks such as [\"10.0.0.0/8\"]" });
+      return z.NEVER;
+    })
+    .describe("allowPrivateBound: the only private, loopback or link-local CIDR blocks a session's egress.allowPrivate (its template's included) may open; anything outside gets Ready=False EgressNotAllowed and no pod. Default [] (none). Env AGENTBOX_ALLOW_PRIVATE_BOUND (chart value egress.allowPrivateBound), as JSON."),
   upstreamCaConfigMap: z.string().optional().describe("upstreamCaConfigMap: ConfigMap (key ca.crt) in each session's namespace with extra roots the sidecar trusts upstream. Env AGENTBOX_UPSTREAM_CA_CONFIGMAP."),
   workers: intFrom(64, 1, 256).describe("workers: sessions reconciled in parallel (API latency, not CPU, bounds a reconcile). Env AGENTBOX_WORKERS."),
   resyncSeconds: intFrom(300, 5, 86400).describe("resyncSeconds: every session is reconciled at least this often. Env AGENTBOX_RESYNC_SECONDS."),
@@ -53,6 +69,8 @@ const ENV: Record<string, keyof z.input<typeof OperatorConfig>> = {
   AGENTBOX_VAULT_AUTH_MOUNT: "vaultAuthMount",
   AGENTBOX_EXTRA_EGRESS: "extraEgress",
   AGENTBOX_UPSTREAM_CA_CONFIGMAP: "upstreamCaConfigMap",
+  AGENTBOX_REQUIRE_TEMPLATE: "requireTemplate",
+  AGENTBOX_ALLOW_PRIVATE_BOUND: "allowPrivateBound",
   AGENTBOX_WORKERS: "workers",
   AGENTBOX_RESYNC_SECONDS: "resyncSeconds",
   AGENTBOX_METRICS_ADDRESS: "metricsAddress",

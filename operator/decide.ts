@@ -6,6 +6,9 @@ import { setCondition } from "./conditions.js";
 import { LAST_ACTIVITY, SPEC_HASH } from "./names.js";
 import { SIDECAR_REASONS, unresolvedCondition, type UnresolvedCredential } from "./sidecar-log.js";
 
+/** Why a session gets no pod although its template resolved. */
+export type RefusalReason = "CredentialNotAllowed" | "TemplateRequired" | "EgressNotAllowed" | "SecretNotFound";
+
 /** What the reconciler saw, gathered at the edge; `decide` turns it into what to do. */
 export interface Observed {
   session: AgentSession;
@@ -13,6 +16,11 @@ export interface Observed {
   template: { state: "none" | "found" } | { state: "missing"; name: string } | { state: "violation"; violations: string[] };
   /** Set when a credential cannot be wired into the pod (see desired()). */
   credentialsProblem?: string;
+  /**
+   * Set when a platform or Secret rule refuses the session (ADR 0004), or a credential's Secret
+   * is missing before its pod exists: no pod is created, and for a rule a running one is removed.
+   */
+  refusal?: { reason: RefusalReason; message: string };
   /** The merged spec, when the template resolved. */
   spec?: EffectiveSpec;
   /** The session's pod, only when owned by this session. */
@@ -45,7 +53,7 @@ export interface Decision {
 }
 
 const TERMINAL: readonly Phase[] = ["Succeeded", "Failed", "Expired"];
-const WARNINGS: ReadonlySet<Reason> = new Set<Reason>(["TemplateNotFound", "TemplateViolation", "PodConflict", "CredentialsUnavailable", "SecretNotFound", "SidecarFailing", "UpstreamCANotFound", ...SIDECAR_REASONS]);
+const WARNINGS: ReadonlySet<Reason> = new Set<Reason>(["TemplateNotFound", "TemplateViolation", "PodConflict", "CredentialsUnavailable", "SecretNotFound", "CredentialNotAllowed", "TemplateRequired", "EgressNotAllowed", "SidecarFailing", "UpstreamCANotFound", ...SIDECAR_REASONS]);
 
 interface Draft {
   phase: Phase;
@@ -119,6 +127,7 @@ function draftFor(o: Observed, prev: AgentSessionStatus): Draft {
   if (o.credentialsProblem) {
     return { phase: "Pending", message: o.credentialsProblem, reasons: [templateReason, ["CredentialsUnavailable", o.credentialsProblem], ["PodNotCreated", "see CredentialsResolved"]] };
   }
+  if (o.refusal) return refused(o, o.refusal, templateReason);
   if (o.conflict) return { phase: "Pending", message: o.conflict, reasons: [templateReason, ["PodConflict", o.conflict]] };
 
   const expiry = expired(o, prev);
@@ -177,6 +186,19 @@ function fromPod(o: Observed, pod: V1Pod, templateReason: [Reason, string]): Dra
   const msg = unschedulable ? reasons[1]![1] : unresolved ? reasons[2]![1] : waitingMessage(agent, sidecar);
   return { phase: unschedulable ? "Pending" : "Starting", message: msg, reasons: [...reasons, ["Starting", msg]], apply: true };
 }
+
+function refused(o: Observed, r: NonNullable<Observed["refusal"]>, templateReason: [Reason, string]): Draft {
+  // A rule refusing a running session (a Secret's rule narrowed, the bound lowered) takes its
+  // pod away: the rule says the value must not reach those hosts any more. A Secret that went
+  // missing under a running pod is left to the pod (the kubelet keeps what it mounted).
+  const byRule = r.reason !== "SecretNotFound";
+  const ready: [Reason, string] = REASONS[r.reason].type === "Ready" ? [r.reason, r.message] : ["PodNotCreated", "see CredentialsResolved"];
+  const reasons: [Reason, string][] = [templateReason, ...(REASONS[r.reason].type === "Ready" ? [] : [[r.reason, r.message] as [Reason, string]]), ready];
+  return { phase: "Pending", message: r.message, reasons, deletePod: byRule && o.pod !== undefined, ...(byRule ? {} : { requeueAfterMs: SECRET_RETRY_MS }) };
+}
+
+/** How often a session whose credential Secret is missing looks again (Secrets are not watched). */
+export const SECRET_RETRY_MS = 5_000;
 
 function finished(o: Observed, prev: AgentSessionStatus): Draft {
   // Keep the Ready reason the session finished with (Finished, PodFailed, Expired), refreshed

@@ -18,6 +18,7 @@ import type { SidecarConfigInput } from "../sidecar/config.js";
 import { captureCommand, DEFAULT_CAPTURE } from "../sidecar/capture.js";
 import { SIDECAR_NODE_FLAGS } from "../sidecar/node-flags.js";
 import { MANAGED_BY, MANAGER, names, POD_LABEL, SESSION_LABEL, SPEC_HASH } from "./names.js";
+import { egressRefusal, outsideBound } from "./egress-bound.js";
 import { credentialVolume } from "./secret-refs.js";
 
 /** Cluster-wide settings the operator was started with; see operator/config.ts. */
@@ -32,6 +33,13 @@ export interface PlatformOptions {
   extraEgress: V1NetworkPolicyEgressRule[];
   /** A ConfigMap (key ca.crt) of extra roots the sidecar trusts upstream; tests and private upstreams. */
   upstreamCaConfigMap?: string;
+  /**
+   * The only private CIDR blocks a session's egress.allowPrivate may open (ADR 0004); unset means
+   * none. A spec asking for more is refused, and the NetworkPolicy never carries more.
+   */
+  allowPrivateBound?: readonly string[];
+  /** Every credential must come from the template: a session's own spec.credentials is refused. */
+  requireTemplate?: boolean;
 }
 
 export const SIDECAR_UID = 1337;
@@ -60,8 +68,12 @@ export interface DesiredObjects {
   pod: V1Pod;
 }
 
-/** A refusal: `template` when the session breaks its template's rules, `credentials` when a credential cannot be wired. */
-export type DesiredResult = { ok: true; objects: DesiredObjects } | { ok: false; violations: string[]; kind: "template" | "credentials" };
+/**
+ * A refusal: `template` when the session breaks its template's rules, `credentials` when a
+ * credential cannot be wired, `requireTemplate` when the platform requires credentials to come
+ * from templates and the session carries its own, `egress` when allowPrivate leaves the bound.
+ */
+export type DesiredResult = { ok: true; objects: DesiredObjects } | { ok: false; violations: string[]; kind: "template" | "credentials" | "requireTemplate" | "egress" };
 
 export interface DesiredInput {
   session: AgentSession;
@@ -86,6 +98,13 @@ export function desired(input: DesiredInput): DesiredResult {
   const merged = mergeTemplate(input.session.spec, input.template, input.session.spec.templateRef?.name);
   if (!merged.ok) return { ...merged, kind: "template" };
   const spec = merged.spec;
+  const own = input.session.spec.credentials ?? [];
+  if (input.platform.requireTemplate && own.length > 0) {
+    return { ok: false, violations: [`spec.credentials ${own.map((c) => c.name).join(", ")}: this platform requires every credential to come from an AgentTemplate (chart value credentials.requireTemplate, env AGENTBOX_REQUIRE_TEMPLATE); remove spec.credentials and name a template that provides them`], kind: "requireTemplate" };
+  }
+  const bound = input.platform.allowPrivateBound ?? [];
+  const outside = outsideBound(spec.egress?.allowPrivate ?? [], bound);
+  if (outside.length > 0) return { ok: false, violations: [egressRefusal(outside, bound)], kind: "egress" };
   const needVault = (spec.credentials ?? []).filter((c) => c.source.vault).map((c) => c.name);
   if (needVault.length > 0 && !input.platform.vault) {
     return { ok: false, violations: [`credentials ${needVault.join(", ")} read from Vault, but the operator has no Vault address configured (AGENTBOX_VAULT_ADDR); use secretKeyRef or ask the platform team to configure Vault`], kind: "credentials" };
@@ -136,7 +155,7 @@ function stubSecret(ctx: Ctx): V1Secret {
 /** The sidecar's config.json: bindings and egress list with stubs inline, sources by reference. */
 export function sidecarConfigFor(ctx: Pick<Ctx, "spec" | "stubs" | "platform">): SidecarConfigInput {
   const config: SidecarConfigInput = {
-    egress: { allow: ctx.spec.egress?.allow ?? [], allowPrivate: ctx.spec.egress?.allowPrivate ?? [] },
+    egress: { allow: ctx.spec.egress?.allow ?? [], allowPrivate: privateWithinBound(ctx) },
     credentials: (ctx.spec.credentials ?? []).map((c) => ({
       name: c.name,
       stub: ctx.stubs[c.name]!,
@@ -168,8 +187,18 @@ function sidecarConfigSecret(ctx: Ctx): V1Secret {
   };
 }
 
+/**
+ * The session's private ranges that lie inside the platform's bound. desired() already refuses a
+ * spec with others; this keeps the pod's objects from ever carrying one, whoever calls the builders.
+ */
+function privateWithinBound(ctx: Pick<Ctx, "spec" | "platform">): string[] {
+  const ranges = ctx.spec.egress?.allowPrivate ?? [];
+  const outside = new Set(outsideBound(ranges, ctx.platform.allowPrivateBound ?? []));
+  return ranges.filter((r) => !outside.has(r));
+}
+
 function networkPolicy(ctx: Ctx): V1NetworkPolicy {
-  const allowed = new Set(ctx.spec.egress?.allowPrivate ?? []);
+  const allowed = new Set(privateWithinBound(ctx));
   const except = (blocks: string[]): string[] => blocks.filter((b) => !allowed.has(b));
   const egress: V1NetworkPolicyEgressRule[] = [
     {

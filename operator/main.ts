@@ -14,6 +14,8 @@ export function platformOptions(c: OperatorConfig): PlatformOptions {
     tokenAudience: c.tokenAudience,
     ...(c.vaultAddress ? { vault: { address: c.vaultAddress, role: c.vaultRole, mount: c.vaultAuthMount } } : {}),
     extraEgress: c.extraEgress,
+    allowPrivateBound: c.allowPrivateBound,
+    requireTemplate: c.requireTemplate,
     ...(c.upstreamCaConfigMap ? { upstreamCaConfigMap: c.upstreamCaConfigMap } : {}),
   };
 }

@@ -13,7 +13,9 @@ import { names, SESSION_LABEL, SPEC_HASH } from "./names.js";
 import { ownership } from "./ownership.js";
 import { credentialsFromLog, shouldReadSidecarLog, SIDECAR_LOG_INTERVAL_MS, type UnresolvedCredential } from "./sidecar-log.js";
 import { ensureStubs } from "./stubs.js";
-import { missingKeys, missingSecrets, secretRefs } from "./secret-refs.js";
+import { missingKeys, missingSecrets, secretRefs, unreadableMessage } from "./secret-refs.js";
+import { checkCredentialSecrets } from "./credential-rules.js";
+import { lookUpCredentialSecrets } from "./secret-lookup.js";
 import { adoptionCandidates, eligibility, poolSize, type PoolTemplate } from "./warm-pool.js";
 
 /** An error retrying cannot fix (the object itself is wrong); it is reported, not requeued. */
@@ -104,7 +106,11 @@ export async function reconcile(deps: ReconcilerDeps, key: string): Promise<Reco
   // Stubs this process wrote recently are trusted without reading the Secret back; after
   // reapplyAfterMs the Secret is read again, which repairs a deleted or edited one.
   const knownStubs = record && now.getTime() - record.at < reapplyAfterMs ? record.stubs : undefined;
-  const observed = await observe(deps, session, now, knownStubs, record?.podName);
+  // The credential Secrets' rules are read again whenever the objects may be applied again (no
+  // fresh record, a new generation) and whenever there is no pod; in between, a pod built after
+  // a passing check keeps running until the next periodic re-apply looks again.
+  const recheckSecrets = !knownStubs || record?.generation !== session.metadata.generation;
+  const observed = await observe(deps, session, now, knownStubs, record?.podName, recheckSecrets);
   let obs = observed.observed;
   let decision = decide(obs);
   const hash = observed.observed.desiredHash ?? "";
@@ -251,7 +257,7 @@ interface Observation {
   warm?: { template: string; templateSpec?: AgentTemplateSpec; pooled: boolean; adopted?: V1Pod };
 }
 
-async function observe(deps: ReconcilerDeps, session: AgentSession, now: Date, knownStubs: Record<string, string> | undefined, adoptedName: string | undefined): Promise<Observation> {
+async function observe(deps: ReconcilerDeps, session: AgentSession, now: Date, knownStubs: Record<string, string> | undefined, adoptedName: string | undefined, recheckSecrets: boolean): Promise<Observation> {
   const ns = session.metadata.namespace ?? "default";
   const ref = session.spec.templateRef?.name;
   let template: AgentTemplateSpec | undefined;
@@ -273,6 +279,9 @@ async function observe(deps: ReconcilerDeps, session: AgentSession, now: Date, k
   const base: Observed = { session, template: { state: ref ? "found" : "none" }, spec: merged.spec, ...(pod ? { pod } : {}), now };
   // A finished or expired session needs no objects (and no stubs) any more.
   if (["Succeeded", "Failed", "Expired"].includes(session.status?.phase ?? "")) return { observed: base };
+  // Before any pod (cold or warm) gets a credential: its Secret's own allowed-hosts rule.
+  const refusal = recheckSecrets || !pod ? await secretRuleRefusal(deps, ns, merged.spec, pod !== undefined) : undefined;
+  if (refusal) return { observed: { ...base, refusal } };
   let warm: Observation["warm"];
   if (ref && template) {
     const pool: PoolTemplate = { name: ref, namespace: ns, uid: templateUid, spec: template };
@@ -303,10 +312,36 @@ async function observe(deps: ReconcilerDeps, session: AgentSession, now: Date, k
   const existing = knownStubs ?? (credentials.length > 0 ? await readStubs(deps, ns, names(podName ?? session.metadata.name).stubs, owner) : {});
   const stubs = ensureStubs(existing, credentials);
   const built = desired({ session, template, stubs, platform: deps.platform, ...(podName ? { podName } : {}) });
-  if (!built.ok) {
-    return { observed: built.kind === "template" ? { ...withPod, template: { state: "violation", violations: built.violations } } : { ...withPod, credentialsProblem: built.violations.join("; ") } };
-  }
+  if (!built.ok) return { observed: refusedBuild(withPod, built) };
   return { observed: { ...withPod, desiredHash: built.objects.pod.metadata?.annotations?.[SPEC_HASH] ?? "" }, objects: built.objects, stubs, ...(warm ? { warm } : {}) };
+}
+
+/** What a refused build means for the status (see desired()). */
+function refusedBuild(o: Observed, built: Extract<ReturnType<typeof desired>, { ok: false }>): Observed {
+  const message = built.violations.join("; ");
+  switch (built.kind) {
+    case "template":
+      return { ...o, template: { state: "violation", violations: built.violations } };
+    case "credentials":
+      return { ...o, credentialsProblem: message };
+    case "requireTemplate":
+      return { ...o, refusal: { reason: "TemplateRequired", message } };
+    case "egress":
+      return { ...o, refusal: { reason: "EgressNotAllowed", message } };
+  }
+}
+
+/**
+ * Why the credential Secrets' own rules refuse the spec, if they do: a credential whose hosts
+ * its Secret's agentbox.dev/allowed-hosts does not cover, or (only while there is no pod) a
+ * Secret that does not exist, whose rule cannot be checked yet.
+ */
+async function secretRuleRefusal(deps: ReconcilerDeps, namespace: string, spec: EffectiveSpec, podExists: boolean): Promise<Observed["refusal"]> {
+  if (secretRefs(spec).length === 0) return undefined;
+  const verdict = checkCredentialSecrets(spec, await lookUpCredentialSecrets(deps.clients, namespace, spec));
+  if (verdict.notAllowed.length > 0) return { reason: "CredentialNotAllowed", message: verdict.notAllowed.join("; ") };
+  if (verdict.missing.length > 0 && !podExists) return { reason: "SecretNotFound", message: unreadableMessage(verdict.missing, namespace) };
+  return undefined;
 }
 
 /**

@@ -35,13 +35,16 @@ export function missingKeys(refs: readonly SecretRef[], failedMountMessages: rea
  * The CredentialsResolved message for references that cannot be mounted, or undefined when
  * every one can. `exists` maps a Secret's name to whether it exists; a name missing from the
  * map was not looked up and says nothing. `keyMissing` holds credentials whose key is missing.
+ * A missing Secret and a missing key read the same (ADR 0004): the status says which reference
+ * cannot be used, never which half of it exists.
  */
 export function missingSecrets(refs: readonly SecretRef[], exists: ReadonlyMap<string, boolean>, keyMissing: ReadonlySet<string>, namespace: string): string | undefined {
-  const problems: string[] = [];
-  for (const r of refs) {
-    if (exists.get(r.name) === false) problems.push(`credential ${r.credential}: Secret ${r.name} (key ${r.key}) not found`);
-    else if (keyMissing.has(r.credential)) problems.push(`credential ${r.credential}: Secret ${r.name} has no key ${r.key}`);
-  }
-  if (problems.length === 0) return undefined;
-  return `${problems.join("; ")} in namespace ${namespace}; the pod cannot mount it, so its sidecar cannot start: create the Secret with that key (kubectl create secret generic <name> --from-literal=<key>=...) and the kubelet retries`;
+  const problems = refs.filter((r) => exists.get(r.name) === false || keyMissing.has(r.credential));
+  return problems.length === 0 ? undefined : unreadableMessage(problems, namespace);
+}
+
+/** The one text for credential Secrets that cannot be used, whether the Secret or its key is missing. */
+export function unreadableMessage(refs: readonly SecretRef[], namespace: string): string {
+  const each = refs.map((r) => `credential ${r.credential}: Secret ${r.name} key ${r.key} is missing or not readable`);
+  return `${each.join("; ")} in namespace ${namespace}; the session's sidecar cannot start without it: create the Secret with that key (kubectl create secret generic <name> --from-literal=<key>=...) and the operator and the kubelet retry`;
 }

@@ -12,6 +12,10 @@ import { createIfAbsent, readOptional, statusOf, type Clients } from "./kube.js"
 import { names, WARM_POOL_LABEL } from "./names.js";
 import type { Caches } from "./reconcile.js";
 import { ensureStubs } from "./stubs.js";
+import { SECRET_RETRY_MS } from "./decide.js";
+import { checkCredentialSecrets } from "./credential-rules.js";
+import { lookUpCredentialSecrets } from "./secret-lookup.js";
+import { secretRefs } from "./secret-refs.js";
 import { desiredWarm, inPool, ownedByPod, planPool, poolRefusal, poolSize, templatePoolHash, warmPodName, type PoolTemplate } from "./warm-pool.js";
 
 /** What the pool reconciler remembers between passes (per process; rebuilt from the cluster after a restart). */
@@ -71,8 +75,12 @@ export async function reconcilePool(deps: PoolDeps, key: string): Promise<{ requ
   }
   const members = pods.filter((p) => inPool(p, template) && !deps.state.taken.has(`${namespace}/${p.metadata?.name ?? ""}`));
   const size = poolSize(template.spec);
-  const hash = size > 0 ? templatePoolHash(template, deps.platform) : undefined;
-  if (size > 0 && hash === undefined) await warnOnce(deps, raw, "WarmPoolNotBuilt", "warmPool is ignored: a session naming this template alone would not build (no agent.image, or a credential the operator cannot wire); fix the template");
+  const built = size > 0 ? templatePoolHash(template, deps.platform) : undefined;
+  if (size > 0 && built === undefined) await warnOnce(deps, raw, "WarmPoolNotBuilt", "warmPool is ignored: a session naming this template alone would not build (no agent.image, a credential the operator cannot wire, or egress.allowPrivate outside the platform's bound); fix the template");
+  // A warm pod's sidecar reads the template's credentials before any session exists: the
+  // Secrets' own allowed-hosts rules are checked first, and a pool they refuse is emptied.
+  const secrets = built !== undefined ? await secretsAllow(deps, raw, template) : "allowed";
+  const hash = secrets === "allowed" ? built : undefined;
   const refusal = poolRefusal(template.spec);
   if (refusal) await warnOnce(deps, raw, "WarmPoolIgnored", refusal);
 
@@ -86,7 +94,7 @@ export async function reconcilePool(deps: PoolDeps, key: string): Promise<{ requ
   if (plan.create > 0 || plan.remove.length > 0 || broken.length > 0) {
     deps.log.info({ pool: key, size, members: members.length, created: created.filter(Boolean).length, removed: plan.remove.length, replaced: broken.length }, "warm pool resized");
   }
-  const requeue = Math.min(plan.requeueAfterMs ?? Infinity, pending.size > 0 ? PENDING_MS : Infinity);
+  const requeue = Math.min(plan.requeueAfterMs ?? Infinity, pending.size > 0 ? PENDING_MS : Infinity, secrets === "missing" ? SECRET_RETRY_MS : Infinity);
   return Number.isFinite(requeue) ? { requeueAfterMs: requeue } : {};
 }
 
@@ -148,6 +156,21 @@ async function createWarm(deps: PoolDeps, template: PoolTemplate, pending: Map<s
     await removeWarm(deps, pod).catch(() => undefined);
     throw new Error(`cannot create the objects of warm pod ${template.namespace}/${podName}`, { cause: e });
   }
+}
+
+/**
+ * Whether every credential Secret of the template exists ("missing" otherwise: looked at again
+ * shortly, Secrets are not watched) and its allowed-hosts rule covers the credential's hosts.
+ */
+async function secretsAllow(deps: PoolDeps, raw: KubernetesObject, template: PoolTemplate): Promise<"allowed" | "refused" | "missing"> {
+  const merged = mergeTemplate({ templateRef: { name: template.name } }, template.spec, template.name);
+  if (!merged.ok || secretRefs(merged.spec).length === 0) return "allowed";
+  const verdict = checkCredentialSecrets(merged.spec, await lookUpCredentialSecrets(deps.clients, template.namespace, merged.spec));
+  if (verdict.notAllowed.length > 0) {
+    await warnOnce(deps, raw, "CredentialNotAllowed", `warmPool is ignored: ${verdict.notAllowed.join("; ")}`);
+    return "refused";
+  }
+  return verdict.missing.length > 0 ? "missing" : "allowed";
 }
 
 async function warnOnce(deps: PoolDeps, template: KubernetesObject, reason: string, message: string): Promise<void> {

@@ -23,8 +23,19 @@ test("config: bad settings are all reported, by name", () => {
   assert.throws(() => loadConfig({}, ["--namespace"]), /needs a value/);
 });
 
+test("config: the platform rules of ADR 0004: secure defaults, JSON bound, bad values refused", () => {
+  const d = loadConfig({}, []);
+  assert.equal(d.requireTemplate, false);
+  assert.deepEqual(d.allowPrivateBound, [], "no private range unless the platform allows one");
+  const c = loadConfig({ AGENTBOX_REQUIRE_TEMPLATE: "true", AGENTBOX_ALLOW_PRIVATE_BOUND: '["10.217.0.1/32","fd00::/8"]' }, []);
+  assert.equal(c.requireTemplate, true);
+  assert.deepEqual(c.allowPrivateBound, ["10.217.0.1/32", "fd00::/8"]);
+  for (const bad of ['["10.0.0.1"]', "10.0.0.0/8", "[8]", "{"]) assert.throws(() => loadConfig({ AGENTBOX_ALLOW_PRIVATE_BOUND: bad }, []), /allowPrivateBound: must be a JSON array of CIDR blocks/, bad);
+  assert.throws(() => loadConfig({ AGENTBOX_REQUIRE_TEMPLATE: "yes" }, []), /requireTemplate/);
+});
+
 test("--help lists every setting with its env var", () => {
-  for (const v of ["AGENTBOX_PLATFORM_IMAGE", "AGENTBOX_WORKERS", "POD_NAMESPACE", "LOG_LEVEL"]) assert.ok(HELP.includes(v), v);
+  for (const v of ["AGENTBOX_PLATFORM_IMAGE", "AGENTBOX_WORKERS", "POD_NAMESPACE", "LOG_LEVEL", "AGENTBOX_REQUIRE_TEMPLATE", "AGENTBOX_ALLOW_PRIVATE_BOUND"]) assert.ok(HELP.includes(v), v);
 });
 
 test("lease verdicts", () => {

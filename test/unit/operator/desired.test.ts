@@ -5,7 +5,7 @@ import { parseSidecarConfig } from "../../../sidecar/config.js";
 import { desired, SIDECAR_UID, CA_FILE, PROXY_URL, type DesiredObjects } from "../../../operator/desired.js";
 import { ensureStubs } from "../../../operator/stubs.js";
 import { mergeTemplate } from "../../../crds/merge.js";
-import { platform, session, SESSIONS, TEMPLATES } from "./fixtures.js";
+import { platform, session, SESSIONS, template, TEMPLATES } from "./fixtures.js";
 import { captureRules, DEFAULT_CAPTURE } from "../../../sidecar/capture.js";
 
 // Real values as they would sit in Vault or the user's Secrets: the builder never receives them,
@@ -218,4 +218,54 @@ test("a Vault credential without Vault configured is refused with an actionable 
     assert.equal(r.kind, "credentials");
     assert.match(r.violations[0]!, /AGENTBOX_VAULT_ADDR/);
   }
+});
+
+// Issue 14 (ADR 0004): platform rules the operator enforces on the merged spec.
+test("egress.allowPrivate outside the platform's bound is refused, template ranges included, with a message", () => {
+  const cases: { name: string; spec: Record<string, unknown>; template?: Record<string, unknown>; bound: string[] | undefined; refused: RegExp | undefined }[] = [
+    { name: "cloud metadata, default (unset) bound", spec: { agent: { image: "a:1" }, egress: { allowPrivate: ["169.254.169.254/32"] } }, bound: undefined, refused: /169\.254\.169\.254\/32 is outside .*\(none;/ },
+    { name: "everything, default bound", spec: { agent: { image: "a:1" }, egress: { allowPrivate: ["0.0.0.0/0"] } }, bound: [], refused: /0\.0\.0\.0\/0 is outside/ },
+    { name: "wider than the bound", spec: { agent: { image: "a:1" }, egress: { allowPrivate: ["10.0.0.0/8"] } }, bound: ["10.217.0.1/32"], refused: /10\.0\.0\.0\/8 is outside .*10\.217\.0\.1\/32/ },
+    { name: "inside the bound", spec: { agent: { image: "a:1" }, egress: { allowPrivate: ["10.217.0.1/32"] } }, bound: ["10.217.0.0/16"], refused: undefined },
+    { name: "from the template", spec: { templateRef: { name: "t" } }, template: { agent: { image: "a:1" }, egress: { allowPrivate: ["192.168.0.0/16"] } }, bound: ["10.0.0.0/8"], refused: /192\.168\.0\.0\/16 is outside/ },
+    { name: "no private ranges", spec: { agent: { image: "a:1" } }, bound: undefined, refused: undefined },
+  ];
+  for (const c of cases) {
+    const { allowPrivateBound: _b, ...rest } = platform;
+    const r = desired({ session: session("e", c.spec), template: c.template ? template(c.template) : undefined, stubs: {}, platform: { ...rest, ...(c.bound ? { allowPrivateBound: c.bound } : {}) } });
+    if (c.refused === undefined) {
+      assert.ok(r.ok, c.name);
+    } else {
+      assert.equal(r.ok, false, c.name);
+      if (!r.ok) {
+        assert.equal(r.kind, "egress", c.name);
+        assert.match(r.violations.join("; "), c.refused, c.name);
+      }
+    }
+  }
+});
+
+test("the NetworkPolicy and the sidecar never carry a private range beyond the bound", () => {
+  const s = session("np", { agent: { image: "a:1" }, egress: { allowPrivate: ["10.217.0.1/32"] } });
+  const r = desired({ session: s, template: undefined, stubs: {}, platform: { ...platform, allowPrivateBound: ["10.217.0.0/16"] } });
+  assert.ok(r.ok);
+  const blocks = (r.objects.networkPolicy.spec!.egress![0]!.to ?? []).map((p) => p.ipBlock!);
+  assert.deepEqual(blocks.filter((b) => !b.except).map((b) => b.cidr), ["10.217.0.1/32"], "the one allowed range, nothing wider");
+  for (const b of blocks.filter((x) => x.except)) assert.ok(b.except!.length > 0, `${b.cidr} keeps its private exceptions`);
+  const config = JSON.parse(Buffer.from(r.objects.sidecarConfig.data!["config.json"]!, "base64").toString()) as { egress: { allowPrivate: string[] } };
+  assert.deepEqual(config.egress.allowPrivate, ["10.217.0.1/32"]);
+});
+
+test("requireTemplate: a session's own credentials are refused, its template's are not", () => {
+  const strict = { ...platform, requireTemplate: true };
+  const own = session("own", SESSIONS.secretRefs!);
+  const r = desired({ session: own, template: undefined, stubs: ensureStubs({}, own.spec.credentials ?? []), platform: strict });
+  assert.equal(r.ok, false);
+  if (!r.ok) {
+    assert.equal(r.kind, "requireTemplate");
+    assert.match(r.violations[0]!, /spec\.credentials openai, github: this platform requires every credential to come from an AgentTemplate/);
+  }
+  const fromTemplate = session("t", { templateRef: { name: "claude-code" } });
+  const merged = desired({ session: fromTemplate, template: TEMPLATES.claudeCode, stubs: ensureStubs({}, TEMPLATES.claudeCode!.credentials ?? []), platform: strict });
+  assert.ok(merged.ok, "template credentials are the platform's");
 });

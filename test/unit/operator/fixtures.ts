@@ -8,6 +8,8 @@ export const platform: PlatformOptions = {
   tokenAudience: "vault",
   vault: { address: "http://vault.vault:8200", role: "agentbox", mount: "kubernetes" },
   extraEgress: [],
+  // The platform's bound (ADR 0004) lets the fixtures' 10.0.0.0/8 through.
+  allowPrivateBound: ["10.0.0.0/8"],
 };
 
 export function session(name: string, spec: Record<string, unknown>, extra: Record<string, unknown> = {}): AgentSession {

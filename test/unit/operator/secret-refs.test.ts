@@ -23,19 +23,28 @@ test("secretRefs: only credentials read from a Secret, in order", () => {
   assert.deepEqual(secretRefs(merged.spec), refs);
 });
 
-test("missingSecrets: names each Secret or key that cannot be mounted, and says what to do", () => {
+test("missingSecrets: names each reference that cannot be used, in the same words whether the Secret or the key is missing", () => {
   const cases: { label: string; exists: [string, boolean][]; keys: string[]; want: RegExp[] | undefined }[] = [
     { label: "all exist", exists: [["anthropic-real", true], ["gh", true]], keys: [], want: undefined },
     { label: "not looked up (API error) says nothing", exists: [], keys: [], want: undefined },
-    { label: "one Secret missing", exists: [["anthropic-real", false], ["gh", true]], keys: [], want: [/credential anthropic: Secret anthropic-real \(key api_key\) not found/, /namespace team-a/, /kubectl create secret generic/] },
-    { label: "a key missing", exists: [["anthropic-real", true], ["gh", true]], keys: ["github"], want: [/credential github: Secret gh has no key token/] },
-    { label: "both", exists: [["anthropic-real", false], ["gh", true]], keys: ["github"], want: [/anthropic-real \(key api_key\) not found; credential github: Secret gh has no key token/] },
+    { label: "one Secret missing", exists: [["anthropic-real", false], ["gh", true]], keys: [], want: [/credential anthropic: Secret anthropic-real key api_key is missing or not readable/, /namespace team-a/, /kubectl create secret generic/] },
+    { label: "a key missing", exists: [["anthropic-real", true], ["gh", true]], keys: ["github"], want: [/credential github: Secret gh key token is missing or not readable/] },
+    { label: "both", exists: [["anthropic-real", false], ["gh", true]], keys: ["github"], want: [/Secret anthropic-real key api_key is missing or not readable; credential github: Secret gh key token is missing or not readable/] },
   ];
   for (const c of cases) {
     const got = missingSecrets(refs, new Map(c.exists), new Set(c.keys), "team-a");
     if (c.want === undefined) assert.equal(got, undefined, c.label);
     else for (const re of c.want) assert.match(got ?? "", re, c.label);
   }
+});
+
+test("missingSecrets: a prober cannot tell a missing Secret from a missing key (issue 14)", () => {
+  const one: SecretRef[] = [{ credential: "probe", name: "db-password", key: "password" }];
+  const secretMissing = missingSecrets(one, new Map([["db-password", false]]), new Set(), "team-a");
+  const keyMissing = missingSecrets(one, new Map([["db-password", true]]), new Set(["probe"]), "team-a");
+  assert.ok(secretMissing);
+  assert.equal(secretMissing, keyMissing);
+  assert.doesNotMatch(secretMissing, /not found|has no key|exists/);
 });
 
 test("missingKeys: read from the kubelet's FailedMount messages, by the credential's volume", () => {
