@@ -110,6 +110,8 @@ before(async () => {
         AGENTBOX_VAULT_ADDR: vault.address,
         AGENTBOX_VAULT_ROLE: ROLE,
         AGENTBOX_UPSTREAM_CA_CONFIGMAP: UPSTREAM_CA_CONFIGMAP,
+        // The upstream is on the node's private address: the platform's bound must allow it (ADR 0004).
+        AGENTBOX_ALLOW_PRIVATE_BOUND: JSON.stringify([`${NODE_ADDRESS}/32`]),
         AGENTBOX_EXTRA_EGRESS: JSON.stringify([{ to: [{ ipBlock: { cidr: `${NODE_ADDRESS}/32` } }], ports: [{ protocol: "TCP", port: vaultPort }] }]),
       }),
     );

@@ -82,6 +82,9 @@ export function platformValues(sessionNamespace: string, options: InstallOptions
     sessions: { upstreamCaConfigMap: options.upstreamCa === false ? "" : UPSTREAM_CA_CONFIGMAP },
     templates: { install: true, namespaces: [sessionNamespace] },
     rbac: { agentRoles: options.agentRoles ?? true },
+    // The test upstreams listen on the node's private address; the platform's bound must allow
+    // sessions to open it (egress.allowPrivate), and nothing else (ADR 0004).
+    egress: { allowPrivateBound: [`${NODE_ADDRESS}/32`] },
   };
 }
 
