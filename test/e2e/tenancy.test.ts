@@ -9,7 +9,8 @@ import { randomBytes } from "node:crypto";
 import * as k8s from "@kubernetes/client-node";
 import { waitFor } from "../support/wait.js";
 import { connect, createNamespace, isNotFound, SHELL_IMAGE, type Cluster } from "./support/cluster.js";
-import { AGENT_USER_CLUSTER_ROLE, deleteNamespaceAndWait, installPlatform, loadImages, NODE_ADDRESS, type Platform } from "./support/platform.js";
+import { DEFAULT_TOKEN_AUDIENCE } from "../../session-api/auth/token-audience.js";
+import { AGENT_USER_CLUSTER_ROLE, deleteNamespaceAndWait, installPlatform, loadImages, NODE_ADDRESS, SESSION_API_URL, type Platform } from "./support/platform.js";
 
 const GROUP = "agentbox.dev";
 const VERSION = "v1alpha1";
@@ -175,6 +176,23 @@ test("finding 1: an agent user who may not get Secrets cannot bind one of the na
   const added = await refusal(patch(alice.sessions, "later", { spec: { credentials: [secretCredential("steal", TEAM_SECRET, [ATTACKER_HOST])] } }));
   assert.match(added.message, /may not get Secret team-secret/);
   for (const name of ["steal-existing", "steal-absent", "steal-vault"]) assert.equal(await read(name), undefined, `${name} does not exist`);
+});
+
+test("finding 1, through the session API: it writes as the signed-in person, so the same rules refuse and record them", { timeout: 60_000 }, async () => {
+  // alice's token for the session API's audience, as `kubectl create token alice --audience agentbox-session-api`.
+  const issued = await cluster.core.createNamespacedServiceAccountToken({ name: "alice", namespace: ns, body: { spec: { expirationSeconds: 3600, audiences: [DEFAULT_TOKEN_AUDIENCE] } } });
+  const token = issued.status?.token;
+  assert.ok(token, "a session API token for alice");
+  const post = (body: unknown): Promise<Response> =>
+    fetch(`${SESSION_API_URL}/api/v1/namespaces/${ns}/sessions`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+  const steal = await post({ name: "api-steal", spec: { agent, credentials: [secretCredential("steal", TEAM_SECRET, [ATTACKER_HOST])] } });
+  const stealText = await steal.text();
+  assert.equal(steal.status, 403, stealText);
+  assert.match(stealText, new RegExp(`spec\\.credentials\\[steal\\]: you \\(${alice.username}\\) may not get Secret ${TEAM_SECRET}`), "the API server's refusal, as alice, reaches the client");
+  assert.equal(await read("api-steal"), undefined);
+  const templated = await post({ name: "api-templated", spec: { templateRef: { name: "locked-credential" } } });
+  assert.equal(templated.status, 201, await templated.clone().text());
+  assert.equal((await read("api-templated"))?.metadata.annotations?.[CREATED_BY], alice.username, "the session API records the signed-in person as the creator");
 });
 
 test("finding 1: the same user may use a template's locked credential, and cannot widen it", { timeout: 240_000 }, async () => {
