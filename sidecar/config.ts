@@ -1,10 +1,11 @@
 // The sidecar's configuration file: its schema (imported by the operator to build the file)
 // and its loader. Stubs appear inline because they are not secrets; real values never do.
+// Also the process's start-up options (command line), read once into a validated object.
 import { readFile } from "node:fs/promises";
 import { BlockList, isIP } from "node:net";
 import { en } from "zod/locales";
 import * as z from "zod/mini";
-import { normalizePattern } from "./hosts.js";
+import { normalizeHost, normalizePattern } from "./hosts.js";
 import { VaultSettings } from "./vault/settings.js";
 
 // zod/mini rather than zod: the same validation at about a third of the sidecar's memory for the
@@ -184,4 +185,82 @@ export async function loadSidecarConfig(path: string): Promise<SidecarConfig> {
     throw new Error(`sidecar config ${path} is not valid JSON`, { cause });
   }
   return parseSidecarConfig(value, `sidecar config ${path}`);
+}
+
+/** Where a listener binds: an IP literal and a port; port 0 picks a free one. */
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/**
+ * Where each listener binds unless told otherwise. The proxy listeners bind loopback: the
+ * capture's REDIRECT sends the agent's packets to 127.0.0.1 (::1 for IPv6), so nothing outside
+ * the pod can reach them (DESIGN invariant 14). The admin port binds every address because the
+ * kubelet probes it from the node.
+ */
+export const DEFAULT_LISTEN = {
+  explicit: { host: "127.0.0.1", port: 15001 },
+  transparentTls: { host: "127.0.0.1", port: 15002 },
+  transparentHttp: { host: "127.0.0.1", port: 15003 },
+  admin: { host: "0.0.0.0", port: 15021 },
+} as const;
+
+/** The DNS responder's port on the redirect targets of both families (::1 only where it exists). */
+export const DEFAULT_DNS_PORT = 15053;
+
+const ListenAddressText = z.pipe(
+  z.string(),
+  z.transform((raw: string, ctx): ListenAddress => {
+    const match = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):([0-9]{1,5})$/.exec(raw);
+    const host = match?.[1] ?? match?.[2] ?? "";
+    const port = Number(match?.[3]);
+    if (match === null || isIP(host) === 0 || port > 65535) {
+      ctx.issues.push({ code: "custom", input: raw, message: `expected ip:port or [ipv6]:port (port 0 picks a free one), got "${raw}"` });
+      return z.NEVER;
+    }
+    return { host, port };
+  }),
+);
+
+const ResolveEntry = z.pipe(
+  z.string(),
+  z.transform((raw: string, ctx): { host: string; address: string } => {
+    const [name = "", address = "", ...rest] = raw.split("=");
+    const host = normalizeHost(name);
+    if (host === undefined || isIP(address) === 0 || rest.length > 0) {
+      ctx.issues.push({ code: "custom", input: raw, message: `expected name=address, got "${raw}"` });
+      return z.NEVER;
+    }
+    return { host, address };
+  }),
+);
+
+// A default skips the parse: it is the parsed value already.
+const listenOption = (fallback: ListenAddress, description: string): z.ZodMiniDefault<typeof ListenAddressText> =>
+  z._default(ListenAddressText, { ...fallback }).check(z.describe(description));
+
+/** The sidecar process's command line (sidecar/main.ts), validated once at start-up. */
+export const StartupOptions = z.strictObject({
+  config: z.string({ error: "--config <file> is required (see --help)" }).check(z.minLength(1), z.describe("config: the configuration file (SidecarConfig, JSON); reloaded on change. Required.")),
+  explicit: listenOption(DEFAULT_LISTEN.explicit, "explicit: the explicit HTTP proxy (CONNECT and absolute-form). Default: 127.0.0.1:15001."),
+  "transparent-tls": listenOption(DEFAULT_LISTEN.transparentTls, "transparent-tls: captured TLS (destination from SNI); also on [::1] at the same port where IPv6 is up. Default: 127.0.0.1:15002."),
+  "transparent-http": listenOption(DEFAULT_LISTEN.transparentHttp, "transparent-http: captured plain HTTP (destination from Host); also on [::1] like transparent-tls. Default: 127.0.0.1:15003."),
+  admin: listenOption(DEFAULT_LISTEN.admin, "admin: /healthz and /readyz for everyone, details and /metrics for the pod only. Default: 0.0.0.0:15021."),
+  dns: z.optional(ListenAddressText).check(z.describe("dns: the DNS responder, UDP and TCP. Default: 127.0.0.1:15053 and [::1]:15053.")),
+  "explicit-only": z._default(z.boolean(), false).check(z.describe("explicit-only: start no transparent listeners and no DNS responder (no capture in front of this sidecar). Default: false.")),
+  hosts: z.optional(z.string().check(z.minLength(1))).check(z.describe("hosts: a hosts file (/etc/hosts format) whose names resolve to its addresses instead of DNS. Optional.")),
+  resolve: z._default(z.array(ResolveEntry), []).check(z.describe("resolve: name=address entries resolved without DNS (repeatable); they come before the hosts file's. Default: none.")),
+});
+
+export type StartupOptions = z.infer<typeof StartupOptions>;
+
+/** Validates the parsed command line; throws an Error listing every problem. */
+export function parseStartupOptions(values: unknown): StartupOptions {
+  const result = StartupOptions.safeParse(values, { error: englishMessages });
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `  ${issue.path.length === 0 ? "" : `--${issue.path.join(".")}: `}${issue.message}`);
+    throw new Error(`invalid options:\n${problems.join("\n")}`);
+  }
+  return result.data;
 }

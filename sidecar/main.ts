@@ -5,12 +5,12 @@ import { readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import pino from "pino";
-import { loadSidecarConfig, parseSidecarConfig } from "./config.js";
-import { parseAuthority } from "./destination.js";
+import { DEFAULT_DNS_PORT, DEFAULT_LISTEN, loadSidecarConfig, parseSidecarConfig, parseStartupOptions, type ListenAddress, type StartupOptions } from "./config.js";
 import { DnsResponder } from "./dns.js";
-import { DEFAULT_LISTEN, Sidecar, type ListenAddress, type SidecarOptions } from "./sidecar.js";
+import { Sidecar, type SidecarOptions } from "./sidecar.js";
+import { parseHostsFile, staticResolver } from "./static-resolver.js";
 import { createLogger, BatchedDestination } from "./telemetry.js";
-import { systemResolver } from "./upstream.js";
+import { systemResolver, type Resolver } from "./upstream.js";
 import type { RunningSidecar } from "./vault/attach.js";
 
 const HELP = `agentbox sidecar: the egress proxy of an agent pod.
@@ -18,30 +18,26 @@ const HELP = `agentbox sidecar: the egress proxy of an agent pod.
 Usage: node sidecar/main.js --config <file> [options]
 
   --config <file>            sidecar configuration (JSON, see sidecar/config.ts); reloaded on change
-  --explicit <host:port>     explicit HTTP proxy (CONNECT + absolute-form)   [${show(DEFAULT_LISTEN.explicit)}]
-  --transparent-tls <h:p>    captured TLS (destination from SNI)             [${show(DEFAULT_LISTEN.transparentTls)}]
-  --transparent-http <h:p>   captured plain HTTP (destination from Host)     [${show(DEFAULT_LISTEN.transparentHttp)}]
-  --dns <host:port>          DNS responder, UDP and TCP                      [127.0.0.1:15053 and [::1]:15053]
-  --admin <host:port>        /healthz, /readyz, /metrics                     [${show(DEFAULT_LISTEN.admin)}]
+  --explicit <ip:port>       explicit HTTP proxy (CONNECT + absolute-form)   [${show(DEFAULT_LISTEN.explicit)}]
+  --transparent-tls <ip:p>   captured TLS (destination from SNI)             [${show(DEFAULT_LISTEN.transparentTls)}, [::1] too]
+  --transparent-http <ip:p>  captured plain HTTP (destination from Host)     [${show(DEFAULT_LISTEN.transparentHttp)}, [::1] too]
+  --dns <ip:port>            DNS responder, UDP and TCP                      [127.0.0.1:${DEFAULT_DNS_PORT} and [::1]:${DEFAULT_DNS_PORT}]
+  --admin <ip:port>          /healthz, /readyz (and, for the pod, /metrics)  [${show(DEFAULT_LISTEN.admin)}]
+  --explicit-only            no transparent listeners and no DNS responder (nothing captures traffic)
+  --hosts <file>             resolve the names of a hosts file (/etc/hosts format) to its addresses
+  --resolve <name=address>   resolve a name to an address without DNS (repeatable)
   --help                     this text
 
+Port 0 picks a free port. Once listening, the bound ports are printed as one JSON line on
+stdout: {"ports":{"explicit":…,"transparentTls":…,"transparentHttp":…,"admin":…,"dns":{"udp":…,"tcp":…}}}.
 The CA certificate is written to <caDir>/ca.crt; its key never leaves memory.
 `;
-
-const DNS_LISTEN = { host: "127.0.0.1", port: 15053 };
 
 function show(address: ListenAddress): string {
   return `${address.host}:${address.port}`;
 }
 
-function listenAddress(flag: string, value: string | undefined, fallback: ListenAddress): ListenAddress {
-  if (value === undefined) return fallback;
-  const authority = parseAuthority(value);
-  if (authority?.port === undefined) throw new Error(`--${flag} must be host:port, got "${value}"`);
-  return { host: authority.host, port: authority.port };
-}
-
-async function main(): Promise<void> {
+function readOptions(): StartupOptions | undefined {
   const { values } = parseArgs({
     options: {
       config: { type: "string" },
@@ -50,44 +46,69 @@ async function main(): Promise<void> {
       "transparent-http": { type: "string" },
       dns: { type: "string" },
       admin: { type: "string" },
+      "explicit-only": { type: "boolean" },
+      hosts: { type: "string" },
+      resolve: { type: "string", multiple: true },
       help: { type: "boolean" },
     },
     strict: true,
   });
-  if (values.help === true) {
+  if (values.help === true) return undefined;
+  const { help: _help, ...options } = values;
+  return parseStartupOptions(options);
+}
+
+/** The system resolver, behind the static entries of --resolve and --hosts when there are any. */
+async function resolverFor(options: StartupOptions): Promise<Resolver> {
+  const entries = [...options.resolve];
+  if (options.hosts !== undefined) entries.push(...parseHostsFile(await readFile(options.hosts, "utf8"), options.hosts));
+  return entries.length === 0 ? systemResolver : staticResolver(entries, systemResolver);
+}
+
+async function main(): Promise<void> {
+  const options = readOptions();
+  if (options === undefined) {
     process.stdout.write(HELP);
     return;
   }
-  if (values.config === undefined) throw new Error("--config <file> is required (see --help)");
-  const configPath = values.config;
+  const configPath = options.config;
   // Synchronous writes to stdout, batched (at most 50 ms late, flushed on exit): pino's default
   // destination is asynchronous, which costs a thread-pool hop and two wake-ups per audit
   // record (~0.2 ms of CPU per credentialed request in bench:sidecar) and can lose the last
   // records when the process is killed; a write per record costs a system call and a wake-up
   // of the log reader each.
-  const logger = createLogger(new BatchedDestination(pino.destination({ dest: 1, sync: true })));
+  const stdout = new BatchedDestination(pino.destination({ dest: 1, sync: true }));
+  const logger = createLogger(stdout);
   const config = await loadSidecarConfig(configPath);
+  const resolver = await resolverFor(options);
+  const transparent = !options["explicit-only"];
   const running = await start({
     config,
     logger,
+    resolver,
     listen: {
-      explicit: listenAddress("explicit", values.explicit, DEFAULT_LISTEN.explicit),
-      transparentTls: listenAddress("transparent-tls", values["transparent-tls"], DEFAULT_LISTEN.transparentTls),
-      transparentHttp: listenAddress("transparent-http", values["transparent-http"], DEFAULT_LISTEN.transparentHttp),
-      admin: listenAddress("admin", values.admin, DEFAULT_LISTEN.admin),
+      explicit: options.explicit,
+      transparentTls: transparent && options["transparent-tls"],
+      transparentHttp: transparent && options["transparent-http"],
+      admin: options.admin,
     },
   });
   const { sidecar } = running;
   await sidecar.listen();
-  const dns = new DnsResponder({ policy: () => sidecar.policy, resolver: systemResolver, logger });
-  if (values.dns !== undefined) {
-    await dns.listen(listenAddress("dns", values.dns, DNS_LISTEN));
+  const dns = new DnsResponder({ policy: () => sidecar.policy, resolver, logger });
+  if (!transparent) {
+    // Only captured DNS comes here; without a capture there is none.
+  } else if (options.dns !== undefined) {
+    await dns.listen(options.dns);
   } else {
-    await dns.listen(DNS_LISTEN);
+    await dns.listen({ host: "127.0.0.1", port: DEFAULT_DNS_PORT });
     // The IPv6 redirect target, where the namespace has IPv6 loopback at all.
-    await dns.listen({ host: "::1", port: DNS_LISTEN.port }).catch(() => undefined);
+    await dns.listen({ host: "::1", port: DEFAULT_DNS_PORT }).catch(() => undefined);
   }
   logger.info({ addresses: sidecar.addresses, credentials: config.credentials.map((credential) => credential.name) }, "sidecar ready");
+  // Through the log's destination, so the line never lands inside a batch of log lines.
+  stdout.write(`${JSON.stringify({ ports: boundPorts(sidecar, transparent ? dns : undefined) })}\n`);
+  stdout.flush();
   watchConfig(configPath, running, logger);
   const stop = (): void => {
     logger.info("shutting down");
@@ -95,6 +116,14 @@ async function main(): Promise<void> {
   };
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
+}
+
+/** What a caller that started the sidecar with port 0 needs to reach it. */
+function boundPorts(sidecar: Sidecar, dns: DnsResponder | undefined): Record<string, unknown> {
+  const ports: Record<string, unknown> = {};
+  for (const [name, address] of Object.entries(sidecar.addresses)) ports[name] = address.port;
+  if (dns !== undefined) ports.dns = { udp: dns.udpPort, tcp: dns.tcpPort };
+  return ports;
 }
 
 /**

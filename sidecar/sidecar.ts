@@ -7,7 +7,7 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { CertificateAuthority } from "./ca.js";
-import type { SidecarConfig } from "./config.js";
+import { DEFAULT_LISTEN, type ListenAddress, type SidecarConfig } from "./config.js";
 import { DEFAULT_LIMITS, getContext, setContext, type ConnectionContext, type Limits, type Runtime } from "./context.js";
 import { parseAuthority } from "./destination.js";
 import { ProxyError } from "./errors.js";
@@ -22,11 +22,6 @@ import { handleTlsStream } from "./tls-stream.js";
 import { handleUpgrade, writeRefusal } from "./upgrade.js";
 import { systemResolver, type Resolver } from "./upstream.js";
 
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
-
 export interface SidecarOptions {
   config: SidecarConfig;
   listen?: Partial<Record<"explicit" | "transparentTls" | "transparentHttp" | "admin", ListenAddress | false>>;
@@ -39,18 +34,6 @@ export interface SidecarOptions {
   /** Why the sidecar is not ready yet although listening (e.g. a Vault credential that does not resolve), or undefined. */
   readiness?: () => string | undefined;
 }
-
-/**
- * The proxy listeners bind loopback: the capture's REDIRECT sends the agent's packets to
- * 127.0.0.1 (::1 for IPv6), so nothing outside the pod can reach them (DESIGN invariant 14).
- * The admin port binds every address because the kubelet probes it from the node.
- */
-export const DEFAULT_LISTEN = {
-  explicit: { host: "127.0.0.1", port: 15001 },
-  transparentTls: { host: "127.0.0.1", port: 15002 },
-  transparentHttp: { host: "127.0.0.1", port: 15003 },
-  admin: { host: "0.0.0.0", port: 15021 },
-} as const;
 
 type ListenerName = keyof typeof DEFAULT_LISTEN;
 
