@@ -14,7 +14,7 @@ import { chunk, ChunkedDecoder, LAST_CHUNK, parseResponseHead, parseSimpleReques
 import { chain, prepareResponse } from "./response-scrub.js";
 import { StreamReplacer } from "./scrub.js";
 import type { ScrubStream } from "./secret-scrubber.js";
-import { audit } from "./telemetry.js";
+import { audit, logRefusal } from "./telemetry.js";
 import { writeRefusal } from "./upgrade.js";
 import { resolveAllowed, type ResolvedAddress } from "./upstream.js";
 
@@ -558,7 +558,7 @@ class Exchange {
     const failure = asProxyError(error);
     const { runtime, socket } = this.connection;
     runtime.metrics.refusals.inc({ kind: failure.kind });
-    runtime.logger.debug({ kind: failure.kind, host: this.plan.destination.host }, failure.message);
+    logRefusal(runtime.logger, failure, this.plan.destination.host);
     if (failure.kind === "forbidden" || failure.kind === "misdirected") {
       audit(runtime.logger, {
         event: "refused",

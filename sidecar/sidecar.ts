@@ -10,13 +10,13 @@ import { CertificateAuthority } from "./ca.js";
 import { DEFAULT_LISTEN, type ListenAddress, type SidecarConfig } from "./config.js";
 import { DEFAULT_LIMITS, getContext, setContext, type ConnectionContext, type Limits, type Runtime } from "./context.js";
 import { parseAuthority } from "./destination.js";
-import { ProxyError } from "./errors.js";
+import { ProxyError, statusFor } from "./errors.js";
 import { handleRequest, sendError } from "./forward.js";
 import { LocalPeers } from "./local-peer.js";
 import type { Policy } from "./policy.js";
 import type { SecretReader } from "./secrets.js";
 import { buildState, unexpired, withRetired, type PolicyState } from "./state.js";
-import { createLogger, SidecarMetrics } from "./telemetry.js";
+import { audit, createLogger, logRefusal, SidecarMetrics } from "./telemetry.js";
 import { TlsSessionCache } from "./tls-sessions.js";
 import { handleTlsStream } from "./tls-stream.js";
 import { handleUpgrade, writeRefusal } from "./upgrade.js";
@@ -241,7 +241,9 @@ export class Sidecar {
     } else if (error.code === "ERR_HTTP_REQUEST_TIMEOUT") {
       socket.end("HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
     } else {
-      writeRefusal(socket, new ProxyError("bad-request", "the request is malformed or ambiguously framed"));
+      const failure = new ProxyError("bad-request", "the request is malformed or ambiguously framed");
+      logRefusal(this.logger, failure, "-");
+      writeRefusal(socket, failure);
     }
   }
 
@@ -250,12 +252,17 @@ export class Sidecar {
     const target = request.url ?? "";
     const authority = parseAuthority(target);
     if (authority?.port === undefined) {
-      writeRefusal(socket, new ProxyError("bad-request", "CONNECT needs a host:port target"));
+      const failure = new ProxyError("bad-request", "CONNECT needs a host:port target");
+      this.metrics.refusals.inc({ kind: failure.kind });
+      logRefusal(this.logger, failure, "-");
+      writeRefusal(socket, failure, { phrase: true });
       return;
     }
     if (!this.current.policy.isAllowed(authority.host)) {
-      this.metrics.refusals.inc({ kind: "forbidden" });
-      writeRefusal(socket, new ProxyError("forbidden", `${authority.host} is not in this session's egress allow-list`));
+      const failure = new ProxyError("forbidden", `${authority.host} is not in this session's egress allow-list`);
+      this.metrics.refusals.inc({ kind: failure.kind });
+      audit(this.logger, { event: "refused", credentials: [], host: authority.host, method: "CONNECT", path: "-", status: statusFor(failure.kind), bytesIn: 0, bytesOut: 0, durationMs: 0, reason: failure.message });
+      writeRefusal(socket, failure, { phrase: true });
       return;
     }
     socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");

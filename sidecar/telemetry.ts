@@ -97,6 +97,16 @@ export interface AuditRecord {
   reason?: string;
 }
 
+/**
+ * A refusal's reason at info level, so an operator sees why without turning on debug. The
+ * kinds that are audited (forbidden, misdirected) carry it in their audit record already.
+ * Refusal messages name hosts, headers and rules, never a value.
+ */
+export function logRefusal(logger: Logger, failure: { kind: string; message: string }, host: string): void {
+  if (failure.kind === "forbidden" || failure.kind === "misdirected") return;
+  logger.info({ refused: failure.kind, host }, failure.message);
+}
+
 export function audit(logger: Logger, record: AuditRecord): void {
   const message = record.event === "refused" ? "request refused" : "credentialed request";
   const writer = auditWriters.get(logger);

@@ -10,7 +10,7 @@ import { setContext, type ConnectionContext, type Runtime } from "./context.js";
 import { verifyDestination, type Destination } from "./destination.js";
 import { asProxyError, ProxyError } from "./errors.js";
 import { serveIntercepted } from "./intercepted.js";
-import { audit } from "./telemetry.js";
+import { audit, logRefusal } from "./telemetry.js";
 import { resolveAllowed } from "./upstream.js";
 
 export interface TlsStreamClaims {
@@ -99,7 +99,7 @@ export async function handleTlsStream(runtime: Runtime, inner: Server, socket: S
     if (failure.kind === "forbidden" || failure.kind === "misdirected") {
       audit(runtime.logger, { event: "refused", credentials: [], host, method: "CONNECT", path: "-", status: 0, bytesIn: 0, bytesOut: 0, durationMs: 0, reason: failure.message });
     }
-    runtime.logger.debug({ kind: failure.kind, host }, failure.message);
+    logRefusal(runtime.logger, failure, host);
     // The client is mid-TLS: there is no way to send it a readable status, only to close.
     socket.destroy();
   }

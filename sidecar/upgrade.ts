@@ -111,13 +111,18 @@ function relayServerFrames(upstream: Duplex, first: Buffer, client: Duplex, fram
   upstream.once("end", () => client.end());
 }
 
-/** Answers a raw socket (upgrade or CONNECT) with an error status, then closes it. */
-export function writeRefusal(socket: Duplex, error: ProxyError): void {
+/**
+ * Answers a raw socket (upgrade or CONNECT) with an error status, then closes it. With
+ * `phrase`, the reason phrase is the refusal's message (clients of CONNECT often show only the
+ * status line, not a body).
+ */
+export function writeRefusal(socket: Duplex, error: ProxyError, options: { phrase?: boolean } = {}): void {
   if (socket.destroyed) return;
   const status = statusFor(error.kind);
   const body = `agentbox sidecar: ${error.message}\n`;
+  const reason = options.phrase === true ? error.message.replace(/[^\x20-\x7e]/g, "?").slice(0, 200) : (REASONS[status] ?? "Error");
   socket.end(
-    `HTTP/1.1 ${status} ${REASONS[status] ?? "Error"}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-agentbox-refused: ${error.kind}\r\nconnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-agentbox-refused: ${error.kind}\r\nconnection: close\r\n\r\n${body}`,
   );
 }
 
