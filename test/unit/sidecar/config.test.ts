@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadSidecarConfig, parseSidecarConfig } from "../../../sidecar/config.js";
+import { DEFAULT_LISTEN, loadSidecarConfig, parseSidecarConfig, parseStartupOptions } from "../../../sidecar/config.js";
 
 const stub = "sk-ant-api03-" + "AbCdEfGhIjKlMnOpQrStUv";
 
@@ -60,3 +60,27 @@ test("loadSidecarConfig reads a file and names it in errors", async () => {
   await assert.rejects(loadSidecarConfig(bad), /bad\.json is not valid JSON/);
   await assert.rejects(loadSidecarConfig(join(dir, "missing.json")), /cannot read sidecar config/);
 });
+
+test("start-up options: defaults, port 0, IPv6 listen addresses and resolve entries", () => {
+  const options = parseStartupOptions({ config: "/c.json", explicit: "127.0.0.1:0", "transparent-tls": "[::1]:15002", resolve: ["API.example.test=10.0.0.5", "b.example.test=fd00::5"] });
+  assert.deepEqual(options.explicit, { host: "127.0.0.1", port: 0 });
+  assert.deepEqual(options["transparent-tls"], { host: "::1", port: 15002 });
+  assert.deepEqual(options["transparent-http"], DEFAULT_LISTEN.transparentHttp);
+  assert.deepEqual(options.admin, DEFAULT_LISTEN.admin);
+  assert.equal(options["explicit-only"], false);
+  assert.equal(options.dns, undefined);
+  assert.deepEqual(options.resolve, [{ host: "api.example.test", address: "10.0.0.5" }, { host: "b.example.test", address: "fd00::5" }]);
+});
+
+const badOptions: Array<[string, Record<string, unknown>, RegExp]> = [
+  ["no --config", {}, /--config: --config <file> is required/],
+  ["a host name to listen on", { config: "c", explicit: "localhost:1" }, /--explicit: expected ip:port/],
+  ["a port out of range", { config: "c", admin: "0.0.0.0:65536" }, /--admin: expected ip:port/],
+  ["an IPv6 address without brackets", { config: "c", dns: "::1:53" }, /--dns: expected ip:port/],
+  ["a resolve entry without an address", { config: "c", resolve: ["a.test"] }, /--resolve\.0: expected name=address/],
+  ["a resolve entry to a name", { config: "c", resolve: ["a.test=b.test"] }, /--resolve\.0: expected name=address/],
+  ["an unknown option", { config: "c", transparent: "1.2.3.4:1" }, /transparent/],
+];
+for (const [name, values, expected] of badOptions) {
+  test(`start-up options refuse ${name}`, () => assert.throws(() => parseStartupOptions(values), expected));
+}
