@@ -15,7 +15,7 @@ import type { ScrubStream } from "./secret-scrubber.js";
 import type { PolicyState } from "./state.js";
 import { ScrubTransform } from "./streams.js";
 import { substituteHeaders } from "./substitute.js";
-import { audit, logRefusal } from "./telemetry.js";
+import { audit } from "./telemetry.js";
 import { fixedLookup, resolveAllowed, type ResolvedAddress } from "./upstream.js";
 
 export interface Plan {
@@ -137,7 +137,6 @@ export async function handleRequest(runtime: Runtime, context: ConnectionContext
         reason: failure.message,
       });
     }
-    logRefusal(runtime.logger, failure, plan?.destination.host ?? context.destination?.host ?? "-");
     sendError(response, failure);
     request.resume();
   }
@@ -237,6 +236,8 @@ interface Counted {
   bytes: number;
 }
 
+const REASON = /^[\t\x20-\x7e\x80-\xff]*$/;
+
 function relayResponse(plan: Plan, method: string, incoming: IncomingMessage, response: ServerResponse): Counted {
   const hasBody = method !== "HEAD" && incoming.statusCode !== 204 && incoming.statusCode !== 304;
   const received = headerList(incoming.rawHeaders);
@@ -250,7 +251,10 @@ function relayResponse(plan: Plan, method: string, incoming: IncomingMessage, re
     dechunked: true,
   });
   const { headers } = prepared;
-  response.writeHead(incoming.statusCode ?? 502, prepared.reason, flatHeaders(headers));
+  // Node's parser lets through reason phrases its writer refuses (control characters); such a
+  // reason is dropped rather than thrown (a throw here would escape after the writer took it).
+  const reason = REASON.test(prepared.reason) ? prepared.reason : "";
+  response.writeHead(incoming.statusCode ?? 502, reason, flatHeaders(headers));
   // Streamed responses (SSE) must reach the client as they come, starting with the head.
   if (!headers.some(([name]) => name === "content-length")) response.flushHeaders();
   if (prepared.decoders.length === 0) return relayBody(incoming, response, prepared.body);

@@ -16,26 +16,44 @@ export function leaksSecret(data: Buffer | string, secret: string): boolean {
 function expansions(bytes: Buffer, depth: number): Buffer[] {
   const out = [bytes];
   if (depth >= 3) return out;
-  for (const decode of [gunzipSync, inflateSync, inflateRawSync, brotliDecompressSync]) {
-    // Every offset where a compressed stream could start: a body after a head, a frame payload.
-    for (const start of startsOf(bytes)) {
-      try {
-        const decoded = decode(bytes.subarray(start), { finishFlush: 2 /* Z_SYNC_FLUSH: keep what a truncated stream yields */ } as never);
-        if (decoded.length > 0) out.push(...expansions(decoded, depth + 1));
-      } catch {
-        // Not that compression at this offset.
-      }
+  const limit = Error.stackTraceLimit;
+  // Failed attempts throw; without stack traces that is cheap.
+  Error.stackTraceLimit = 0;
+  for (const [decode, start] of candidates(bytes)) {
+    try {
+      const decoded = decode(bytes.subarray(start), { finishFlush: 2 /* Z_SYNC_FLUSH: keep what a truncated stream yields */ } as never);
+      if (decoded.length > 0) out.push(...expansions(decoded, depth + 1));
+    } catch {
+      // Not that compression at this offset.
     }
   }
+  Error.stackTraceLimit = limit;
   return out;
 }
 
-/** Offsets where compressed data may begin: the start, after a blank line, and gzip/zlib magic. */
-function startsOf(bytes: Buffer): number[] {
-  const starts = new Set([0]);
-  for (let at = bytes.indexOf("\r\n\r\n"); at >= 0 && starts.size < 64; at = bytes.indexOf("\r\n\r\n", at + 1)) starts.add(at + 4);
-  for (let at = bytes.indexOf(Buffer.from([0x1f, 0x8b])); at >= 0 && starts.size < 128; at = bytes.indexOf(Buffer.from([0x1f, 0x8b]), at + 1)) starts.add(at);
-  return [...starts];
+type Decode = (data: Buffer, options: never) => Buffer;
+
+/**
+ * Where compressed data may begin, and how to try it: gzip at its magic bytes, zlib at a valid
+ * zlib header, brotli and raw deflate (no magic of their own) at the start and after a blank
+ * line (a body after its head).
+ */
+function candidates(bytes: Buffer): Array<[Decode, number]> {
+  const found: Array<[Decode, number]> = [];
+  const bodies = [0];
+  for (let at = bytes.indexOf("\r\n\r\n"); at >= 0 && bodies.length < 16; at = bytes.indexOf("\r\n\r\n", at + 1)) bodies.push(at + 4);
+  for (const start of bodies) {
+    // Compressed bytes are never all printable text for long; trying each text costs an exception.
+    if (/^[\t\n\r\x20-\x7e]*$/.test(bytes.toString("latin1", start, start + 32))) continue;
+    found.push([brotliDecompressSync as Decode, start], [inflateRawSync as Decode, start]);
+  }
+  for (let at = 0; at + 1 < bytes.length && found.length < 256; at++) {
+    const first = bytes[at] as number;
+    const second = bytes[at + 1] as number;
+    if (first === 0x1f && second === 0x8b) found.push([gunzipSync as Decode, at]);
+    else if ((first & 0x0f) === 8 && first >> 4 <= 7 && (first * 256 + second) % 31 === 0) found.push([inflateSync as Decode, at]);
+  }
+  return found;
 }
 
 /** The text as received and with its escapes decoded, each way and both ways. */

@@ -33,8 +33,10 @@ const percentAll = (value: string): string => [...Buffer.from(value)].map((byte)
 const unicodeUpper = (value: string): string => [...value].map((char) => `\\u${char.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`).join("");
 
 /** Each case: the raw response (latin1) a hostile upstream writes for the value `key`; close-delimited ones end the socket. */
-const cases: Array<{ name: string; response: (key: string) => string; close?: boolean; refused?: boolean }> = [
+const cases: Array<{ name: string; response: (key: string) => string; close?: boolean; refused?: boolean; status?: RegExp }> = [
   { name: "reason phrase", response: (key) => `HTTP/1.1 401 Invalid token ${key}\r\nContent-Length: 0\r\n\r\n` },
+  // Node's parser takes a DEL in the reason that its writer refuses: that threw an unhandled rejection.
+  { name: "reason phrase with a control character", response: (key) => `HTTP/1.1 401 Invalid\x7f ${key}\r\nContent-Length: 0\r\n\r\n`, status: /^HTTP\/1\.1 (401|502) / },
   { name: "headers in several encodings", response: (key) => `HTTP/1.1 200 OK\r\nX-Echo: ${key}\r\nWWW-Authenticate: Bearer token="${Buffer.from(key).toString("base64")}"\r\nLink: <https://x.test/?k=${encodeURIComponent(key)}>\r\nContent-Length: 2\r\n\r\nok` },
   { name: "gzip", response: (key) => withBody("Content-Encoding: gzip", gzipSync(`key=${key}`)) },
   { name: "stacked Content-Encoding: gzip, br", response: (key) => withBody("Content-Encoding: gzip, br", brotliCompressSync(gzipSync(`key=${key}`))) },
@@ -205,7 +207,7 @@ for (const [pathName, method] of [["own framing", "GET"], ["Node's http", "PROPF
         assert.ok(views(Buffer.from(chosen.response(REAL), "latin1")).some((view) => leaksSecret(view, REAL)), "the search finds the value in what the upstream sends");
         const raw = await exchange(method, `/${index}`);
         const text = raw.toString("latin1");
-        assert.match(text, chosen.refused === true ? /^HTTP\/1\.1 502 / : /^HTTP\/1\.1 [24]0[01] /, text.slice(0, 200));
+        assert.match(text, chosen.status ?? (chosen.refused === true ? /^HTTP\/1\.1 502 / : /^HTTP\/1\.1 [24]0[01] /), text.slice(0, 200));
         for (const view of views(raw)) assert.ok(!leaksSecret(view, REAL), text);
         if (chosen.refused === true) assert.match(text, /cannot scrub/);
         else assert.ok(complete(text), `the response arrives whole, not cut: ${text}`);
