@@ -44,6 +44,8 @@ before(async () => {
   cluster = connect();
   await installCrds(cluster);
   ns = await createNamespace(cluster, "op-churn");
+  // The credential's Secret exists: the operator holds a pod whose Secret it cannot check yet.
+  await cluster.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: "tok-real" }, stringData: { k: "churn-value" } } });
   logPath = join(tmpdir(), `${ns}-operator.log`);
 });
 after(async () => {
