@@ -15,7 +15,7 @@ import type { ScrubStream } from "./secret-scrubber.js";
 import type { PolicyState } from "./state.js";
 import { ScrubTransform } from "./streams.js";
 import { substituteHeaders } from "./substitute.js";
-import { audit } from "./telemetry.js";
+import { audit, logRefusal } from "./telemetry.js";
 import { fixedLookup, resolveAllowed, type ResolvedAddress } from "./upstream.js";
 
 export interface Plan {
@@ -137,6 +137,7 @@ export async function handleRequest(runtime: Runtime, context: ConnectionContext
         reason: failure.message,
       });
     }
+    logRefusal(runtime.logger, failure, plan?.destination.host ?? context.destination?.host ?? "-");
     sendError(response, failure);
     request.resume();
   }
