@@ -3,6 +3,7 @@
 // Also the process's start-up options (command line), read once into a validated object.
 import { readFile } from "node:fs/promises";
 import { BlockList, isIP } from "node:net";
+import { parseArgs } from "node:util";
 import { en } from "zod/locales";
 import * as z from "zod/mini";
 import { normalizeHost, normalizePattern } from "./hosts.js";
@@ -236,22 +237,32 @@ const ResolveEntry = z.pipe(
   }),
 );
 
-// A default skips the parse: it is the parsed value already.
+// A default skips the parse: it is the parsed value already. The description ends with the
+// default, taken from the value itself so --help cannot drift from it.
 const listenOption = (fallback: ListenAddress, description: string): z.ZodMiniDefault<typeof ListenAddressText> =>
-  z._default(ListenAddressText, { ...fallback }).check(z.describe(description));
+  z._default(ListenAddressText, { ...fallback }).check(z.describe(`${description} Default: ${showAddress(fallback)}.`));
+
+function showAddress(address: ListenAddress): string {
+  return isIP(address.host) === 6 ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
 
 /** The sidecar process's command line (sidecar/main.ts), validated once at start-up. */
-export const StartupOptions = z.strictObject({
-  config: z.string({ error: "--config <file> is required (see --help)" }).check(z.minLength(1), z.describe("config: the configuration file (SidecarConfig, JSON); reloaded on change. Required.")),
-  explicit: listenOption(DEFAULT_LISTEN.explicit, "explicit: the explicit HTTP proxy (CONNECT and absolute-form). Default: 127.0.0.1:15001."),
-  "transparent-tls": listenOption(DEFAULT_LISTEN.transparentTls, "transparent-tls: captured TLS (destination from SNI); also on [::1] at the same port where IPv6 is up. Default: 127.0.0.1:15002."),
-  "transparent-http": listenOption(DEFAULT_LISTEN.transparentHttp, "transparent-http: captured plain HTTP (destination from Host); also on [::1] like transparent-tls. Default: 127.0.0.1:15003."),
-  admin: listenOption(DEFAULT_LISTEN.admin, "admin: /healthz and /readyz for everyone, details and /metrics for the pod only. Default: 0.0.0.0:15021."),
-  dns: z.optional(ListenAddressText).check(z.describe("dns: the DNS responder, UDP and TCP. Default: 127.0.0.1:15053 and [::1]:15053.")),
-  "explicit-only": z._default(z.boolean(), false).check(z.describe("explicit-only: start no transparent listeners and no DNS responder (no capture in front of this sidecar). Default: false.")),
-  hosts: z.optional(z.string().check(z.minLength(1))).check(z.describe("hosts: a hosts file (/etc/hosts format) whose names resolve to its addresses instead of DNS. Optional.")),
-  resolve: z._default(z.array(ResolveEntry), []).check(z.describe("resolve: name=address entries resolved without DNS (repeatable); they come before the hosts file's. Default: none.")),
-});
+export const StartupOptions = z
+  .strictObject({
+    config: z.string({ error: "--config <file> is required (see --help)" }).check(z.minLength(1), z.describe("config: the configuration file (SidecarConfig, JSON); reloaded on change. Required.")),
+    explicit: listenOption(DEFAULT_LISTEN.explicit, "explicit: the explicit HTTP proxy (CONNECT and absolute-form)."),
+    "transparent-tls": listenOption(DEFAULT_LISTEN.transparentTls, "transparent-tls: captured TLS (destination from SNI); also on [::1] at the same port where IPv6 is up."),
+    "transparent-http": listenOption(DEFAULT_LISTEN.transparentHttp, "transparent-http: captured plain HTTP (destination from Host); also on [::1] like transparent-tls."),
+    admin: listenOption(DEFAULT_LISTEN.admin, "admin: /healthz and /readyz for everyone, details and /metrics for the pod only."),
+    dns: z.optional(ListenAddressText).check(z.describe(`dns: the DNS responder, UDP and TCP. Default: 127.0.0.1:${DEFAULT_DNS_PORT} and [::1]:${DEFAULT_DNS_PORT}.`)),
+    "explicit-only": z._default(z.boolean(), false).check(z.describe("explicit-only: start no transparent listeners and no DNS responder (no capture in front of this sidecar). Default: false.")),
+    hosts: z.optional(z.string().check(z.minLength(1))).check(z.describe("hosts: a hosts file (/etc/hosts format) whose names resolve to its addresses instead of DNS. Optional.")),
+    resolve: z._default(z.array(ResolveEntry), []).check(z.describe("resolve: name=address resolved without DNS (repeatable); comes before the hosts file. Default: none.")),
+  })
+  .check(
+    // Silently ignoring it would leave a caller waiting for a DNS port that never comes.
+    z.refine((options) => !(options["explicit-only"] && options.dns !== undefined), { error: "has no effect with --explicit-only, which starts no DNS responder", path: ["dns"] }),
+  );
 
 export type StartupOptions = z.infer<typeof StartupOptions>;
 
@@ -259,8 +270,52 @@ export type StartupOptions = z.infer<typeof StartupOptions>;
 export function parseStartupOptions(values: unknown): StartupOptions {
   const result = StartupOptions.safeParse(values, { error: englishMessages });
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => `  ${issue.path.length === 0 ? "" : `--${issue.path.join(".")}: `}${issue.message}`);
+    // The option, not the index of a repeated one: the message quotes the value itself.
+    const problems = result.error.issues.map((issue) => `  ${issue.path.length === 0 ? "" : `--${String(issue.path[0])}: `}${issue.message}`);
     throw new Error(`invalid options:\n${problems.join("\n")}`);
   }
   return result.data;
+}
+
+type OptionName = keyof typeof StartupOptions.shape;
+
+/** How each option is written: the placeholder of its argument in --help (none: a switch), and whether it repeats. */
+const FLAGS: Record<OptionName, { value?: string; multiple?: true }> = {
+  config: { value: "<file>" },
+  explicit: { value: "<ip:port>" },
+  "transparent-tls": { value: "<ip:port>" },
+  "transparent-http": { value: "<ip:port>" },
+  admin: { value: "<ip:port>" },
+  dns: { value: "<ip:port>" },
+  "explicit-only": {},
+  hosts: { value: "<file>" },
+  resolve: { value: "<name=address>", multiple: true },
+};
+
+/**
+ * Reads the command line (without node and the script) into validated options, or "help" for
+ * --help. Throws an Error naming every problem, unknown options included.
+ */
+export function readCommandLine(args: string[]): StartupOptions | "help" {
+  const options = Object.fromEntries(
+    Object.entries(FLAGS).map(([name, flag]) => [name, flag.value === undefined ? { type: "boolean" as const } : { type: "string" as const, multiple: flag.multiple === true }]),
+  );
+  let values: Record<string, unknown>;
+  try {
+    ({ values } = parseArgs({ args, options: { ...options, help: { type: "boolean" } }, strict: true, allowPositionals: false }));
+  } catch (error) {
+    throw new Error(`invalid options:\n  ${error instanceof Error ? error.message : String(error)} (see --help)`);
+  }
+  if (values.help === true) return "help";
+  const { help: _help, ...given } = values;
+  return parseStartupOptions(given);
+}
+
+/** The options part of --help, from the schema's descriptions (defaults included). */
+export function startupOptionsHelp(): string {
+  const lines = Object.entries(FLAGS).map(([name, flag]) => {
+    const description = z.globalRegistry.get(StartupOptions.shape[name as OptionName])?.description ?? "";
+    return `  --${name}${flag.value === undefined ? "" : ` ${flag.value}`}\n      ${description.replace(/^[a-z-]+: /, "")}`;
+  });
+  return [...lines, "  --help\n      this text."].join("\n");
 }

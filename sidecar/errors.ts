@@ -32,6 +32,14 @@ export function statusFor(kind: ProxyErrorKind): number {
   }
 }
 
+/**
+ * A destination the policy does not allow. Names the host and the rule a person would change
+ * (the session's spec), so the agent's output says what to ask for.
+ */
+export function notAllowed(host: string): ProxyError {
+  return new ProxyError("forbidden", `${host} is not in spec.egress.allow (nor bound to a credential)`);
+}
+
 /** Any thrown value as a ProxyError; unknown errors count as upstream failures. */
 export function asProxyError(error: unknown): ProxyError {
   if (error instanceof ProxyError) return error;

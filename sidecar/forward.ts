@@ -7,7 +7,7 @@ import type { TLSSocket } from "node:tls";
 import { pipeline, type Readable, type Writable } from "node:stream";
 import { agentFor, type ConnectionContext, type Runtime } from "./context.js";
 import { verifyDestination, type Destination } from "./destination.js";
-import { asProxyError, ProxyError, statusFor } from "./errors.js";
+import { asProxyError, notAllowed, ProxyError, statusFor } from "./errors.js";
 import { endToEndHeaders, flatHeaders, framingProblem, headerList, requestBodyFraming, withBodyFraming, type HeaderList } from "./http-framing.js";
 import { prepareResponse } from "./response-scrub.js";
 import { StreamReplacer, type Replacement } from "./scrub.js";
@@ -61,7 +61,7 @@ export function planRequest(runtime: Runtime, context: ConnectionContext, reques
   const state = runtime.state();
   const { policy } = state;
   if (!policy.isAllowed(destination.host)) {
-    throw new ProxyError("forbidden", `${destination.host} is not in this session's egress allow-list`);
+    throw notAllowed(destination.host);
   }
   const substituted = substituteHeaders({
     host: destination.host,

@@ -3,74 +3,57 @@
 import { watch } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { parseArgs } from "node:util";
 import pino from "pino";
-import { DEFAULT_DNS_PORT, DEFAULT_LISTEN, loadSidecarConfig, parseSidecarConfig, parseStartupOptions, type ListenAddress, type StartupOptions } from "./config.js";
+import { DEFAULT_DNS_PORT, loadSidecarConfig, parseSidecarConfig, readCommandLine, startupOptionsHelp, type StartupOptions } from "./config.js";
 import { DnsResponder } from "./dns.js";
 import { Sidecar, type SidecarOptions } from "./sidecar.js";
-import { parseHostsFile, staticResolver } from "./static-resolver.js";
+import { parseHostsFile, staticResolver, type StaticEntry } from "./static-resolver.js";
 import { createLogger, BatchedDestination } from "./telemetry.js";
-import { systemResolver, type Resolver } from "./upstream.js";
+import { systemResolver } from "./upstream.js";
 import type { RunningSidecar } from "./vault/attach.js";
 
-const HELP = `agentbox sidecar: the egress proxy of an agent pod.
+const USAGE = `agentbox sidecar: the egress proxy of an agent pod.
 
 Usage: node sidecar/main.js --config <file> [options]
 
-  --config <file>            sidecar configuration (JSON, see sidecar/config.ts); reloaded on change
-  --explicit <ip:port>       explicit HTTP proxy (CONNECT + absolute-form)   [${show(DEFAULT_LISTEN.explicit)}]
-  --transparent-tls <ip:p>   captured TLS (destination from SNI)             [${show(DEFAULT_LISTEN.transparentTls)}, [::1] too]
-  --transparent-http <ip:p>  captured plain HTTP (destination from Host)     [${show(DEFAULT_LISTEN.transparentHttp)}, [::1] too]
-  --dns <ip:port>            DNS responder, UDP and TCP                      [127.0.0.1:${DEFAULT_DNS_PORT} and [::1]:${DEFAULT_DNS_PORT}]
-  --admin <ip:port>          /healthz, /readyz (and, for the pod, /metrics)  [${show(DEFAULT_LISTEN.admin)}]
-  --explicit-only            no transparent listeners and no DNS responder (nothing captures traffic)
-  --hosts <file>             resolve the names of a hosts file (/etc/hosts format) to its addresses
-  --resolve <name=address>   resolve a name to an address without DNS (repeatable)
-  --help                     this text
+${startupOptionsHelp()}
 
 Port 0 picks a free port. Once listening, the bound ports are printed as one JSON line on
-stdout: {"ports":{"explicit":…,"transparentTls":…,"transparentHttp":…,"admin":…,"dns":{"udp":…,"tcp":…}}}.
+stdout: {"ports":{"explicit":…,"transparentTls":…,"transparentHttp":…,"admin":…,"dns":{"udp":…,"tcp":…}}}
+(without the transparent listeners and dns under --explicit-only).
 The CA certificate is written to <caDir>/ca.crt; its key never leaves memory.
+Invalid options exit with status 2.
 `;
 
-function show(address: ListenAddress): string {
-  return `${address.host}:${address.port}`;
+/** The static entries of --resolve, then of the --hosts file. */
+async function staticEntries(options: StartupOptions): Promise<StaticEntry[]> {
+  if (options.hosts === undefined) return options.resolve;
+  let text: string;
+  try {
+    text = await readFile(options.hosts, "utf8");
+  } catch (cause) {
+    throw new Error(`cannot read the hosts file ${options.hosts}`, { cause });
+  }
+  return [...options.resolve, ...parseHostsFile(text, options.hosts)];
 }
 
-function readOptions(): StartupOptions | undefined {
-  const { values } = parseArgs({
-    options: {
-      config: { type: "string" },
-      explicit: { type: "string" },
-      "transparent-tls": { type: "string" },
-      "transparent-http": { type: "string" },
-      dns: { type: "string" },
-      admin: { type: "string" },
-      "explicit-only": { type: "boolean" },
-      hosts: { type: "string" },
-      resolve: { type: "string", multiple: true },
-      help: { type: "boolean" },
-    },
-    strict: true,
-  });
-  if (values.help === true) return undefined;
-  const { help: _help, ...options } = values;
-  return parseStartupOptions(options);
-}
-
-/** The system resolver, behind the static entries of --resolve and --hosts when there are any. */
-async function resolverFor(options: StartupOptions): Promise<Resolver> {
-  const entries = [...options.resolve];
-  if (options.hosts !== undefined) entries.push(...parseHostsFile(await readFile(options.hosts, "utf8"), options.hosts));
-  return entries.length === 0 ? systemResolver : staticResolver(entries, systemResolver);
+/** The command line and the files it names, or exit 2 with what to fix (exit 1 stays for failures at run time). */
+async function startupOptions(): Promise<{ options: StartupOptions; entries: StaticEntry[] }> {
+  try {
+    const options = readCommandLine(process.argv.slice(2));
+    if (options === "help") {
+      process.stdout.write(USAGE);
+      process.exit(0);
+    }
+    return { options, entries: await staticEntries(options) };
+  } catch (error) {
+    process.stderr.write(`agentbox sidecar: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(2);
+  }
 }
 
 async function main(): Promise<void> {
-  const options = readOptions();
-  if (options === undefined) {
-    process.stdout.write(HELP);
-    return;
-  }
+  const { options, entries } = await startupOptions();
   const configPath = options.config;
   // Synchronous writes to stdout, batched (at most 50 ms late, flushed on exit): pino's default
   // destination is asynchronous, which costs a thread-pool hop and two wake-ups per audit
@@ -80,7 +63,7 @@ async function main(): Promise<void> {
   const stdout = new BatchedDestination(pino.destination({ dest: 1, sync: true }));
   const logger = createLogger(stdout);
   const config = await loadSidecarConfig(configPath);
-  const resolver = await resolverFor(options);
+  const resolver = entries.length === 0 ? systemResolver : staticResolver(entries, systemResolver);
   const transparent = !options["explicit-only"];
   const running = await start({
     config,

@@ -10,7 +10,7 @@ import { CertificateAuthority } from "./ca.js";
 import { DEFAULT_LISTEN, type ListenAddress, type SidecarConfig } from "./config.js";
 import { DEFAULT_LIMITS, getContext, setContext, type ConnectionContext, type Limits, type Runtime } from "./context.js";
 import { parseAuthority } from "./destination.js";
-import { ProxyError, statusFor } from "./errors.js";
+import { notAllowed, ProxyError, statusFor } from "./errors.js";
 import { handleRequest, sendError } from "./forward.js";
 import { LocalPeers } from "./local-peer.js";
 import type { Policy } from "./policy.js";
@@ -259,7 +259,7 @@ export class Sidecar {
       return;
     }
     if (!this.current.policy.isAllowed(authority.host)) {
-      const failure = new ProxyError("forbidden", `${authority.host} is not in this session's egress allow-list`);
+      const failure = notAllowed(authority.host);
       this.metrics.refusals.inc({ kind: failure.kind });
       audit(this.logger, { event: "refused", credentials: [], host: authority.host, method: "CONNECT", path: "-", status: statusFor(failure.kind), bytesIn: 0, bytesOut: 0, durationMs: 0, reason: failure.message });
       writeRefusal(socket, failure, { phrase: true });

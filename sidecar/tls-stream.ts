@@ -8,7 +8,7 @@ import { TLSSocket } from "node:tls";
 import { MAX_CLIENT_HELLO, parseClientHello, type ClientHelloResult } from "./client-hello.js";
 import { setContext, type ConnectionContext, type Runtime } from "./context.js";
 import { verifyDestination, type Destination } from "./destination.js";
-import { asProxyError, ProxyError } from "./errors.js";
+import { asProxyError, notAllowed, ProxyError } from "./errors.js";
 import { serveIntercepted } from "./intercepted.js";
 import { audit, logRefusal } from "./telemetry.js";
 import { resolveAllowed } from "./upstream.js";
@@ -84,7 +84,7 @@ export async function handleTlsStream(runtime: Runtime, inner: Server, socket: S
     });
     host = destination.host;
     const { policy } = runtime.state();
-    if (!policy.isAllowed(destination.host)) throw new ProxyError("forbidden", `${destination.host} is not in this session's egress allow-list`);
+    if (!policy.isAllowed(destination.host)) throw notAllowed(destination.host);
     if (upstream === undefined && policy.intercepts(destination.host)) {
       if (peeked.hello.kind !== "hello") throw new ProxyError("bad-request", `${destination.host} carries a credential and is reached over TLS only`);
       await intercept(runtime, inner, socket, { destination, connect: claims.connect, sni, bytes: peeked.bytes });

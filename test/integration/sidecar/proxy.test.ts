@@ -121,7 +121,7 @@ describe("refusals", () => {
 
   test("an unlisted DNS name is refused on every listener", async () => {
     const text = await rawExchange(h.ports.http, "GET / HTTP/1.1\r\nHost: unlisted.example.test\r\nConnection: close\r\n\r\n");
-    assert.match(text, /^HTTP\/1\.1 403[\s\S]*not in this session's egress allow-list/);
+    assert.match(text, /^HTTP\/1\.1 403[\s\S]*is not in spec\.egress\.allow/);
     const socket = netConnect({ host: "127.0.0.1", port: h.ports.tls });
     const tls = tlsConnect({ socket, servername: "unlisted.example.test", ca: h.sidecar.caCertificatePem });
     const [error] = (await once(tls, "error")) as [Error];

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEFAULT_LISTEN, loadSidecarConfig, parseSidecarConfig, parseStartupOptions } from "../../../sidecar/config.js";
+import { DEFAULT_LISTEN, loadSidecarConfig, parseSidecarConfig, parseStartupOptions, readCommandLine, startupOptionsHelp, StartupOptions } from "../../../sidecar/config.js";
 
 const stub = "sk-ant-api03-" + "AbCdEfGhIjKlMnOpQrStUv";
 
@@ -77,10 +77,51 @@ const badOptions: Array<[string, Record<string, unknown>, RegExp]> = [
   ["a host name to listen on", { config: "c", explicit: "localhost:1" }, /--explicit: expected ip:port/],
   ["a port out of range", { config: "c", admin: "0.0.0.0:65536" }, /--admin: expected ip:port/],
   ["an IPv6 address without brackets", { config: "c", dns: "::1:53" }, /--dns: expected ip:port/],
-  ["a resolve entry without an address", { config: "c", resolve: ["a.test"] }, /--resolve\.0: expected name=address/],
-  ["a resolve entry to a name", { config: "c", resolve: ["a.test=b.test"] }, /--resolve\.0: expected name=address/],
+  ["a resolve entry without an address", { config: "c", resolve: ["a.test"] }, /--resolve: expected name=address, got "a\.test"/],
+  ["a resolve entry to a name", { config: "c", resolve: ["ok.test=10.0.0.1", "a.test=b.test"] }, /--resolve: expected name=address, got "a\.test=b\.test"/],
+  ["--dns with --explicit-only", { config: "c", "explicit-only": true, dns: "127.0.0.1:0" }, /--dns: has no effect with --explicit-only/],
   ["an unknown option", { config: "c", transparent: "1.2.3.4:1" }, /transparent/],
 ];
 for (const [name, values, expected] of badOptions) {
   test(`start-up options refuse ${name}`, () => assert.throws(() => parseStartupOptions(values), expected));
 }
+
+const commandLines: Array<[string, string[], (options: StartupOptions) => void]> = [
+  ["repeated --resolve, a switch and port 0", ["--config", "/c.json", "--resolve", "a.test=10.0.0.1", "--resolve", "b.test=::1", "--explicit-only", "--admin", "[::1]:0"], (options) => {
+    assert.deepEqual(options.resolve, [{ host: "a.test", address: "10.0.0.1" }, { host: "b.test", address: "::1" }]);
+    assert.equal(options["explicit-only"], true);
+    assert.deepEqual(options.admin, { host: "::1", port: 0 });
+  }],
+  ["only --config: every default", ["--config=/c.json"], (options) => {
+    assert.deepEqual(options.explicit, DEFAULT_LISTEN.explicit);
+    assert.deepEqual(options.resolve, []);
+    assert.equal(options.hosts, undefined);
+  }],
+];
+for (const [name, args, check] of commandLines) {
+  test(`command line: ${name}`, () => {
+    const options = readCommandLine(args);
+    assert.notEqual(options, "help");
+    if (options !== "help") check(options);
+  });
+}
+
+const badCommandLines: Array<[string, string[], RegExp]> = [
+  ["an unknown option", ["--config", "c", "--transparent", "1.2.3.4:1"], /invalid options:\n {2}Unknown option '--transparent'[^]*see --help/],
+  ["a positional argument", ["--config", "c", "extra"], /invalid options:[^]*extra/],
+  ["a value for a switch", ["--config", "c", "--explicit-only=yes"], /invalid options:[^]*explicit-only/],
+  ["an option without its value", ["--config"], /invalid options:[^]*--config/],
+];
+for (const [name, args, expected] of badCommandLines) {
+  test(`command line refuses ${name}`, () => assert.throws(() => readCommandLine(args), expected));
+}
+
+test("--help wins over missing options, and its text lists every option with its default from the schema", () => {
+  assert.equal(readCommandLine(["--help"]), "help");
+  const help = startupOptionsHelp();
+  for (const name of Object.keys(StartupOptions.shape)) assert.match(help, new RegExp(`^  --${name}\\b`, "m"), name);
+  assert.match(help, /--explicit <ip:port>\n {6}the explicit HTTP proxy [^\n]*Default: 127\.0\.0\.1:15001\./);
+  assert.match(help, /--admin <ip:port>\n[^\n]*Default: 0\.0\.0\.0:15021\./);
+  assert.match(help, /--resolve <name=address>\n/);
+  assert.match(help, /--explicit-only\n[^\n]*Default: false\./);
+});
