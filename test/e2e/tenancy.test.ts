@@ -10,7 +10,7 @@ import * as k8s from "@kubernetes/client-node";
 import { waitFor } from "../support/wait.js";
 import { connect, createNamespace, isNotFound, SHELL_IMAGE, type Cluster } from "./support/cluster.js";
 import { DEFAULT_TOKEN_AUDIENCE } from "../../session-api/auth/token-audience.js";
-import { AGENT_USER_CLUSTER_ROLE, deleteNamespaceAndWait, installPlatform, loadImages, NODE_ADDRESS, SESSION_API_URL, type Platform } from "./support/platform.js";
+import { AGENT_USER_CLUSTER_ROLE, deleteNamespaceAndWait, installPlatform, loadImages, NODE_ADDRESS, RELEASE, SESSION_API_URL, SYSTEM_NAMESPACE, type Platform } from "./support/platform.js";
 
 const GROUP = "agentbox.dev";
 const VERSION = "v1alpha1";
@@ -56,17 +56,38 @@ async function person(name: string, extraRules: k8s.V1PolicyRule[] = []): Promis
       body: { metadata: { name: `${name}-extra` }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: `${name}-extra` }, subjects: [{ kind: "ServiceAccount", name, namespace: ns }] },
     });
   }
-  const request = await cluster.core.createNamespacedServiceAccountToken({ name, namespace: ns, body: { spec: { expirationSeconds: 3600 } } });
+  return serviceAccount(ns, name);
+}
+
+/** A client with a fresh token of ServiceAccount namespace/name (default API audience). */
+async function serviceAccount(namespace: string, name: string): Promise<Person> {
+  const request = await cluster.core.createNamespacedServiceAccountToken({ name, namespace, body: { spec: { expirationSeconds: 3600 } } });
   const token = request.status?.token;
-  if (!token) throw new Error(`no token for ${ns}/${name}`);
+  if (!token) throw new Error(`no token for ${namespace}/${name}`);
   const server = cluster.kc.getCurrentCluster();
   if (!server) throw new Error("the admin kubeconfig has no current cluster");
   const kc = new k8s.KubeConfig();
   kc.loadFromOptions({ clusters: [server], users: [{ name, token }], contexts: [{ name, cluster: server.name, user: name }], currentContext: name });
-  return { username: `system:serviceaccount:${ns}:${name}`, sessions: kc.makeApiClient(k8s.CustomObjectsApi) };
+  return { username: `system:serviceaccount:${namespace}:${name}`, sessions: kc.makeApiClient(k8s.CustomObjectsApi) };
 }
 
 const admin = (): k8s.CustomObjectsApi => cluster.kc.makeApiClient(k8s.CustomObjectsApi);
+
+/** A plain (non-ServiceAccount) user bound to agent-user, reached as `kubectl --as <username>` does: the admin impersonating them. */
+async function impersonated(username: string): Promise<Person> {
+  const rbac = cluster.kc.makeApiClient(k8s.RbacAuthorizationV1Api);
+  await rbac.createNamespacedRoleBinding({
+    namespace: ns,
+    body: { metadata: { name: `user-${username}` }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: AGENT_USER_CLUSTER_ROLE }, subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: username }] },
+  });
+  const server = cluster.kc.getCurrentCluster();
+  const user = cluster.kc.getCurrentUser();
+  if (!server || !user) throw new Error("the admin kubeconfig has no current cluster or user");
+  const kc = new k8s.KubeConfig();
+  const name = `as-${username}`;
+  kc.loadFromOptions({ clusters: [server], users: [{ ...user, name, impersonateUser: username }], contexts: [{ name, cluster: server.name, user: name }], currentContext: name });
+  return { username, sessions: kc.makeApiClient(k8s.CustomObjectsApi) };
+}
 
 function manifest(name: string, spec: Record<string, unknown>, createdBy?: string): Record<string, unknown> {
   return { apiVersion: `${GROUP}/${VERSION}`, kind: "AgentSession", metadata: { name, ...(createdBy === undefined ? {} : { annotations: { [CREATED_BY]: createdBy } }) }, spec };
@@ -175,7 +196,12 @@ test("finding 1: an agent user who may not get Secrets cannot bind one of the na
   await create(alice.sessions, manifest("later", { agent }, alice.username));
   const added = await refusal(patch(alice.sessions, "later", { spec: { credentials: [secretCredential("steal", TEAM_SECRET, [ATTACKER_HOST])] } }));
   assert.match(added.message, /may not get Secret team-secret/);
-  for (const name of ["steal-existing", "steal-absent", "steal-vault"]) assert.equal(await read(name), undefined, `${name} does not exist`);
+  // The same for a person kubectl impersonates (--as): the policy sees the impersonated user.
+  const dave = await impersonated("dave@example.com");
+  const asDave = await refusal(create(dave.sessions, manifest("steal-as", { agent, credentials: [secretCredential("steal", TEAM_SECRET, [ATTACKER_HOST])] }, dave.username)));
+  assert.equal(asDave.code, 403);
+  assert.match(asDave.message, new RegExp(`spec\\.credentials\\[steal\\]: you \\(${dave.username}\\) may not get Secret ${TEAM_SECRET} in namespace ${ns}`));
+  for (const name of ["steal-existing", "steal-absent", "steal-vault", "steal-as"]) assert.equal(await read(name), undefined, `${name} does not exist`);
 });
 
 test("finding 1, through the session API: it writes as the signed-in person, so the same rules refuse and record them", { timeout: 60_000 }, async () => {
@@ -250,6 +276,23 @@ test("finding 6: a second agent user cannot patch the first one's spec or access
   assert.deepEqual((own.spec.access as { users: string[] }).users, [carol.username]);
   // The operator's status writes go through /status, which the policy does not match.
   await waitFor("the operator writes the status of later", async () => ((await read("later"))?.status?.phase ? true : undefined), { timeoutMs: 60_000 });
+});
+
+test("the platform's own writes pass: the session API's service account touches last-activity on anyone's session (and no spec), the garbage collector removes a finalizer", { timeout: 90_000 }, async () => {
+  // The chart's session API identity, with its chart RBAC (patch on agentsessions), as the running session API uses it.
+  const sessionApi = await serviceAccount(SYSTEM_NAMESPACE, `${RELEASE}-session-api`);
+  const at = new Date().toISOString();
+  const touched = await patch(sessionApi.sessions, "later", { metadata: { annotations: { "agentbox.dev/last-activity": at } } });
+  assert.equal(touched.metadata.annotations?.["agentbox.dev/last-activity"], at, "a session alice created");
+  assert.equal(touched.metadata.annotations?.[CREATED_BY], alice.username);
+  const spec = await refusal(patch(sessionApi.sessions, "later", { spec: { agent: { image: "evil.example/agent:1" } } }));
+  assert.equal(spec.code, 403);
+  assert.match(spec.message, new RegExp(`may be changed only by its creator \\(${alice.username}\\) or a platform admin; you are ${sessionApi.username}`));
+  // Foreground deletion: the API server adds the foregroundDeletion finalizer and the garbage
+  // collector removes it with an UPDATE of the main resource, which the policy matches.
+  await create(alice.sessions, manifest("foreground", { agent }, alice.username));
+  await admin().deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name: "foreground", propagationPolicy: "Foreground" });
+  await waitFor("session foreground deleted through its finalizer", async () => ((await read("foreground")) === undefined ? true : undefined), { timeoutMs: 60_000, intervalMs: 500 });
 });
 
 test("finding 4: egress.allowPrivate beyond the platform's bound is refused with a message, at admission and by the operator", { timeout: 120_000 }, async () => {
