@@ -14,7 +14,7 @@ import { waitFor } from "../support/wait.js";
 import { configureKubernetesAuth, ROLE, type KubernetesAuth } from "../vault/kubernetes-auth.js";
 import { startVault, vaultSkipReason, type VaultServer } from "../vault/start.js";
 import { condition, createSession, installCrds, readSession, runOperator, waitForSession, type SessionObject } from "./operator-support.js";
-import { connect, createNamespace, deleteNamespace, SHELL_IMAGE, type Cluster } from "./support/cluster.js";
+import { connect, createNamespace, deleteNamespace, exec, SHELL_IMAGE, type Cluster } from "./support/cluster.js";
 import { addHosts, loadImages, NODE_ADDRESS, startNodeUpstream, UPSTREAM_CA_CONFIGMAP, type NodeUpstream } from "./support/platform.js";
 
 const HOST = "vault-upstream.agentbox.test";
@@ -64,9 +64,16 @@ async function diagnose(namespace: string): Promise<string> {
   return `status ${JSON.stringify(session?.status)}; containers ${JSON.stringify(states)}; sidecar log tail:\n${log.split("\n").slice(-8).join("\n")}`;
 }
 
-/** The sidecar's /metrics, through the API server's pod proxy (the admin port is not exposed otherwise). */
+/**
+ * The sidecar's /metrics, read from inside the pod (exec in the sidecar container): the admin
+ * port serves only probes to peers outside the pod, the API server's pod proxy included
+ * (DESIGN invariant 14).
+ */
 async function sidecarMetrics(namespace: string, pod: string): Promise<string> {
-  return cluster.core.connectGetNamespacedPodProxyWithPath({ namespace, name: `${pod}:15021`, path: "metrics" });
+  const script = "fetch('http://127.0.0.1:15021/metrics').then(async (r) => { process.stdout.write(await r.text()); process.exitCode = r.ok ? 0 : 1; })";
+  const result = await exec(cluster, { namespace, pod, container: "sidecar" }, ["node", "-e", script]);
+  if (result.exitCode !== 0) throw new Error(`the sidecar's /metrics from inside ${namespace}/${pod}: exit ${result.exitCode}: ${result.stdout}${result.stderr}`);
+  return result.stdout;
 }
 
 /** Everything a person (or the operator) can read about a session, for the value scan. */
