@@ -96,7 +96,7 @@ export class ServerFrameScrubber {
     if (frame === undefined) return;
     this.frame = undefined;
     if (frame.opcode >= CLOSE) {
-      out.push(encodeFrame(true, frame.opcode, this.scrubControl(frame.opcode, Buffer.concat(this.control))));
+      out.push(encodeFrame(true, frame.opcode, this.scrubControl(Buffer.concat(this.control))));
       this.control = [];
       return;
     }
@@ -116,11 +116,14 @@ export class ServerFrameScrubber {
     return [frame];
   }
 
-  /** A close frame's reason or a ping/pong payload, scrubbed and kept within 125 bytes. */
-  private scrubControl(opcode: number, payload: Buffer): Buffer {
-    const keep = opcode === CLOSE ? Math.min(2, payload.length) : 0;
-    const text = this.scrubber.scrubString(payload.toString("latin1", keep));
-    return Buffer.concat([payload.subarray(0, keep), Buffer.from(text, "latin1")]).subarray(0, MAX_CONTROL);
+  /**
+   * A ping/pong payload or a close frame's code and reason, scrubbed whole and kept within 125
+   * bytes. The close code is scrubbed with its reason: leaving its two bytes out let a value at
+   * the start of the payload through, its first two bytes as the code and the rest unmatched.
+   */
+  private scrubControl(payload: Buffer): Buffer {
+    const text = this.scrubber.scrubString(payload.toString("latin1"));
+    return Buffer.from(text, "latin1").subarray(0, MAX_CONTROL);
   }
 
   private unmask(piece: Buffer): Buffer {
