@@ -237,8 +237,6 @@ interface Counted {
   bytes: number;
 }
 
-const REASON = /^[\t\x20-\x7e\x80-\xff]*$/;
-
 function relayResponse(plan: Plan, method: string, incoming: IncomingMessage, response: ServerResponse): Counted {
   const hasBody = method !== "HEAD" && incoming.statusCode !== 204 && incoming.statusCode !== 304;
   const received = headerList(incoming.rawHeaders);
@@ -252,10 +250,8 @@ function relayResponse(plan: Plan, method: string, incoming: IncomingMessage, re
     dechunked: true,
   });
   const { headers } = prepared;
-  // Node's parser lets through reason phrases its writer refuses (control characters); such a
-  // reason is dropped rather than thrown (a throw here would escape after the writer took it).
-  const reason = REASON.test(prepared.reason) ? prepared.reason : "";
-  response.writeHead(incoming.statusCode ?? 502, reason, flatHeaders(headers));
+  // prepareResponse dropped a reason phrase Node's writer would refuse (a throw here escaped).
+  response.writeHead(incoming.statusCode ?? 502, prepared.reason, flatHeaders(headers));
   // Streamed responses (SSE) must reach the client as they come, starting with the head.
   if (!headers.some(([name]) => name === "content-length")) response.flushHeaders();
   if (prepared.decoders.length === 0) return relayBody(incoming, response, prepared.body);

@@ -70,7 +70,9 @@ export interface ResponseHead {
   headers: HeaderList;
 }
 
-const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9][0-9]{2})(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
+// The reason phrase takes what Node's parser takes (anything but CR and LF), so both paths answer
+// alike; prepareResponse drops one a writer would refuse (response-scrub.ts).
+const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9][0-9]{2})(?: ([^\r\n]*))?$/;
 const RESPONSE_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /** Parses an upstream's response head (latin1, without its blank line). Throws ProxyError. */

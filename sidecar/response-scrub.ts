@@ -35,10 +35,21 @@ export interface ResponseOut {
   keepLength: boolean;
 }
 
-/** Prepares a response; `scrubber` undefined (an unbound host) relays it unchanged. Throws ProxyError. */
+/** What a reason phrase may hold on the way out (RFC 9112: HTAB, SP, VCHAR, obs-text; Node's writer checks the same). */
+const WRITABLE_REASON = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/**
+ * Both parsers (Node's and http1.ts) let through reason phrases with control characters that
+ * Node's writer refuses (it threw after the response was taken): such a reason is dropped.
+ */
+function writableReason(reason: string): string {
+  return WRITABLE_REASON.test(reason) ? reason : "";
+}
+
+/** Prepares a response; `scrubber` undefined (an unbound host) relays it unchanged but for a reason phrase no writer takes. Throws ProxyError. */
 export function prepareResponse(scrubber: SecretScrubber | undefined, response: ResponseIn): ResponseOut {
   let headers = endToEndHeaders(response.headers);
-  if (scrubber === undefined) return { reason: response.reason, headers, decoders: [], body: undefined, keepLength: response.lengthFramed };
+  if (scrubber === undefined) return { reason: writableReason(response.reason), headers, decoders: [], body: undefined, keepLength: response.lengthFramed };
   headers = headers.map(([name, value]) => [name, scrubber.scrubString(value)]);
   // In the order applied: content-codings by the origin, then transfer-codings on the way.
   const codings = [...listed(response.headers, "content-encoding"), ...transferCodings(response.headers, response.dechunked)];
@@ -46,7 +57,7 @@ export function prepareResponse(scrubber: SecretScrubber | undefined, response: 
   if (codings.length > 0) headers = headers.filter(([name]) => name !== "content-encoding");
   const keepLength = response.lengthFramed && codings.length === 0 && scrubber.keepsLength;
   if (response.hasBody && !keepLength) headers = headers.filter(([name]) => name !== "content-length");
-  return { reason: scrubber.scrubString(response.reason), headers, decoders, body: response.hasBody ? scrubber.stream() : undefined, keepLength };
+  return { reason: writableReason(scrubber.scrubString(response.reason)), headers, decoders, body: response.hasBody ? scrubber.stream() : undefined, keepLength };
 }
 
 /** The tokens of every line of a list header, in order, lower-case, without "identity". */

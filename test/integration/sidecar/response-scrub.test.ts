@@ -36,7 +36,7 @@ const unicodeUpper = (value: string): string => [...value].map((char) => `\\u${c
 const cases: Array<{ name: string; response: (key: string) => string; close?: boolean; refused?: boolean; status?: RegExp }> = [
   { name: "reason phrase", response: (key) => `HTTP/1.1 401 Invalid token ${key}\r\nContent-Length: 0\r\n\r\n` },
   // Node's parser takes a DEL in the reason that its writer refuses: that threw an unhandled rejection.
-  { name: "reason phrase with a control character", response: (key) => `HTTP/1.1 401 Invalid\x7f ${key}\r\nContent-Length: 0\r\n\r\n`, status: /^HTTP\/1\.1 (401|502) / },
+  { name: "reason phrase with a control character", response: (key) => `HTTP/1.1 401 Invalid\x7f ${key}\r\nContent-Length: 0\r\n\r\n`, status: /^HTTP\/1\.1 401 / },
   { name: "headers in several encodings", response: (key) => `HTTP/1.1 200 OK\r\nX-Echo: ${key}\r\nWWW-Authenticate: Bearer token="${Buffer.from(key).toString("base64")}"\r\nLink: <https://x.test/?k=${encodeURIComponent(key)}>\r\nContent-Length: 2\r\n\r\nok` },
   { name: "gzip", response: (key) => withBody("Content-Encoding: gzip", gzipSync(`key=${key}`)) },
   { name: "stacked Content-Encoding: gzip, br", response: (key) => withBody("Content-Encoding: gzip, br", brotliCompressSync(gzipSync(`key=${key}`))) },

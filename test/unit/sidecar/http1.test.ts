@@ -85,6 +85,11 @@ for (const [name, head] of badResponses) {
   });
 }
 
+test("parseResponseHead takes control characters in the reason phrase as Node's parser does (prepareResponse drops such a reason)", () => {
+  assert.equal(parseResponseHead("HTTP/1.1 401 Invalid\x7f\x00\x1b token\r\nContent-Length: 0").reason, "Invalid\x7f\x00\x1b token");
+  assert.throws(() => parseResponseHead("HTTP/1.1 401 Invalid\nX-Injected: 1"), (error: unknown) => error instanceof ProxyError && error.kind === "upstream");
+});
+
 test("parseResponseHead keeps obs-text and the reason phrase", () => {
   assert.deepEqual(parseResponseHead("HTTP/1.0 404 Not Found\r\nContent-Disposition: file=\xe9"), { status: 404, reason: "Not Found", minor: 0, headers: [["content-disposition", "file=\xe9"]] });
 });
