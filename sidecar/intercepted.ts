@@ -299,6 +299,8 @@ class Exchange {
   private framing: BodyFraming = { kind: "none" };
   private lengthLeft = 0;
   private chunks: ChunkedDecoder | undefined;
+  /** The framing said the body is complete (a decoder may still be draining it). */
+  private bodyReceived = false;
   /** The chain undoing the body's codings, when it carries any. */
   private decoder: { input: Duplex; output: Duplex; destroy(): void } | undefined;
   private scrubber: ScrubStream | undefined;
@@ -384,6 +386,12 @@ class Exchange {
 
   upstreamClosed(): void {
     if (this.finished || this.retry()) return;
+    // The whole body is in and the decoders are still draining (their end comes a tick later):
+    // the response is complete, only the link cannot be kept.
+    if (this.bodyReceived) {
+      this.keepLink = false;
+      return;
+    }
     if (this.head !== undefined && this.framing.kind === "close") {
       this.bodyDone();
       return;
@@ -492,6 +500,7 @@ class Exchange {
   }
 
   private bodyDone(): void {
+    this.bodyReceived = true;
     if (this.decoder !== undefined) this.decoder.input.end();
     else this.complete();
   }
