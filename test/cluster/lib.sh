@@ -49,7 +49,13 @@ start() {
   local name=$1; shift
   if running "$name"; then step "$name: already running"; return 0; fi
   mkdir -p "$RUN/pids" "$LOGS"
-  setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  # The daemon keeps no descriptor of its caller's beyond 0-2: started under
+  # `flock /tmp/agentbox-e2e.lock ...` (e2e runs, whose last file restarts the cluster), an
+  # inherited lock descriptor would hold the e2e lock for as long as the cluster runs.
+  (
+    for fd in /proc/self/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && [ "$fd" != 255 ] && eval "exec $fd>&-"; done
+    exec setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null
+  ) &
   echo $! >"$(pidfile "$name")"
   step "$name: started (pid $!, log $LOGS/$name.log)"
 }
