@@ -10,16 +10,14 @@ import { createSocket } from "node:dgram";
 import { once } from "node:events";
 import { Agent, request as httpRequest } from "node:http";
 import { connect as netConnect } from "node:net";
-import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { connect as tlsConnect, createSecureContext, createServer as createTlsServer, type SecureContext, type Server as TlsServer, type TLSSocket } from "node:tls";
+import { connect as tlsConnect, createSecureContext, type SecureContext, type Server as TlsServer, type TLSSocket } from "node:tls";
 import { brotliCompressSync as brotliSlow, constants as zlibConstants, deflateSync, gzipSync } from "node:zlib";
-import { CertificateAuthority } from "../../../sidecar/ca.js";
 import { ProxyError } from "../../../sidecar/errors.js";
 import { SecretScrubber } from "../../../sidecar/secret-scrubber.js";
 import { ServerFrameScrubber } from "../../../sidecar/websocket-frames.js";
 import { leaksSecret } from "../../support/secret-leak.js";
-import { baseConfig, connectTunnel, containsSecret, requestOver, SECRET, startHarness, STUB, tlsOver, type Harness } from "./harness.js";
+import { connectTunnel, containsSecret, requestOver, SECRET, startHarness, STUB, tlsOver, type Harness, startRawTlsUpstream, withBoundCredential } from "./harness.js";
 import { DnsResponder } from "../../../sidecar/dns.js";
 import { createLogger } from "../../../sidecar/telemetry.js";
 import { LogCapture, testResolver } from "./harness.js";
@@ -41,21 +39,11 @@ const onUnhandled = (error: unknown): void => {
 before(async () => {
   process.on("unhandledRejection", onUnhandled);
   process.on("uncaughtException", onUnhandled);
-  const ca = await CertificateAuthority.create();
-  const leaf = await ca.mintLeaf("hostile.example.test");
-  hostile = createTlsServer({ key: leaf.keyPem, cert: leaf.certificatePem }, serveHostile);
-  hostile.listen(0, "127.0.0.1");
-  await once(hostile, "listening");
-  hostilePort = (hostile.address() as { port: number }).port;
+  const upstream = await startRawTlsUpstream("hostile.example.test", serveHostile);
+  [hostile, hostilePort] = [upstream.server, upstream.port];
   h = await startHarness({
-    config: (upstream, caDir) => {
-      const roots = join(caDir, "roots.crt");
-      writeFileSync(roots, `${readFileSync(upstream.caFile, "utf8")}\n${ca.certificatePem}`);
-      writeFileSync(join(caDir, "hostile"), HOSTILE_SECRET);
-      const config = baseConfig(upstream, caDir);
-      const credential = { name: "hostile", stub: HOSTILE_STUB, hosts: ["hostile.example.test"], inject: { headers: ["x-api-key"] }, source: { file: { path: join(caDir, "hostile") } } };
-      return { ...config, credentials: [...(config.credentials ?? []), credential], upstreamCaFile: roots };
-    },
+    config: (base, caDir) =>
+      withBoundCredential(base, caDir, { name: "hostile", secret: HOSTILE_SECRET, stub: HOSTILE_STUB, host: "hostile.example.test", headers: ["x-api-key"], caPem: upstream.caPem }),
   });
   dns = new DnsResponder({ policy: () => h.sidecar.policy, resolver: testResolver, logger: createLogger(new LogCapture()) });
   await dns.listen({ host: "127.0.0.1", port: 0 });

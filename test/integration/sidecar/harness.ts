@@ -1,6 +1,7 @@
 // Real parts on loopback for the sidecar's integration tests: a TLS upstream with a test CA,
 // the real sidecar, and clients that reach it through CONNECT, absolute-form or capture ports.
 import { once } from "node:events";
+import { readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { Agent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
@@ -8,7 +9,7 @@ import { connect as netConnect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { connect as tlsConnect, createSecureContext, type TLSSocket } from "node:tls";
+import { connect as tlsConnect, createSecureContext, createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from "node:tls";
 import { WebSocketServer } from "ws";
 import { CertificateAuthority } from "../../../sidecar/ca.js";
 import type { SidecarConfigInput } from "../../../sidecar/config.js";
@@ -153,6 +154,26 @@ export interface Harness {
   logs: LogCapture;
   ports: { explicit: number; tls: number; http: number; admin: number };
   close(): Promise<void>;
+}
+
+/** A raw TLS server on loopback for `host`, its certificate from a CA of its own (see withBoundCredential). */
+export async function startRawTlsUpstream(host: string, onConnection: (socket: TLSSocket) => void): Promise<{ server: TlsServer; port: number; caPem: string }> {
+  const ca = await CertificateAuthority.create();
+  const leaf = await ca.mintLeaf(host);
+  const server = createTlsServer({ key: leaf.keyPem, cert: leaf.certificatePem }, onConnection);
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return { server, port: (server.address() as { port: number }).port, caPem: ca.certificatePem };
+}
+
+/** baseConfig plus one file-sourced credential bound to `host`, whose upstream's CA (caPem) the sidecar trusts too. */
+export function withBoundCredential(upstream: Upstream, caDir: string, bound: { name: string; secret: string; stub: string; host: string; headers: string[]; caPem: string }): SidecarConfigInput {
+  const roots = join(caDir, "roots.crt");
+  writeFileSync(roots, `${readFileSync(upstream.caFile, "utf8")}\n${bound.caPem}`);
+  writeFileSync(join(caDir, bound.name), bound.secret);
+  const config = baseConfig(upstream, caDir);
+  const credential = { name: bound.name, stub: bound.stub, hosts: [bound.host], inject: { headers: bound.headers }, source: { file: { path: join(caDir, bound.name) } } };
+  return { ...config, credentials: [...(config.credentials ?? []), credential], upstreamCaFile: roots };
 }
 
 export function baseConfig(upstream: Upstream, caDir: string): SidecarConfigInput {

@@ -4,12 +4,9 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { createServer, type Server, type TLSSocket } from "node:tls";
+import type { Server, TLSSocket } from "node:tls";
 import { gzipSync } from "node:zlib";
-import { CertificateAuthority } from "../../../sidecar/ca.js";
-import { baseConfig, connectTunnel, containsSecret, requestOver, SECRET, startHarness, STUB, tlsOver, type Harness } from "./harness.js";
+import { connectTunnel, containsSecret, requestOver, SECRET, startHarness, STUB, tlsOver, type Harness, startRawTlsUpstream, withBoundCredential } from "./harness.js";
 
 const RAW_SECRET = "sk-ant-api03-" + "RAWrealRAWrealRAWrealRAWrealRAWrealRAW00";
 const RAW_STUB = "sk-ant-api03-" + "RAWstubRAWstubRAWstubRAWstubRAWstubRAW11";
@@ -79,24 +76,11 @@ function serveRaw(socket: TLSSocket): void {
 }
 
 before(async () => {
-  const ca = await CertificateAuthority.create();
-  const leaf = await ca.mintLeaf("raw.example.test");
-  raw = createServer({ key: leaf.keyPem, cert: leaf.certificatePem }, serveRaw);
-  raw.listen(0, "127.0.0.1");
-  await once(raw, "listening");
-  rawPort = (raw.address() as { port: number }).port;
+  const upstream = await startRawTlsUpstream("raw.example.test", serveRaw);
+  [raw, rawPort] = [upstream.server, upstream.port];
   h = await startHarness({
-    config: (upstream, caDir) => {
-      const roots = join(caDir, "roots.crt");
-      writeFileSync(roots, `${readFileSync(upstream.caFile, "utf8")}\n${ca.certificatePem}`);
-      writeFileSync(join(caDir, "raw"), RAW_SECRET);
-      const config = baseConfig(upstream, caDir);
-      return {
-        ...config,
-        credentials: [...(config.credentials ?? []), { name: "raw", stub: RAW_STUB, hosts: ["raw.example.test"], inject: { headers: ["x-api-key"] }, source: { file: { path: join(caDir, "raw") } } }],
-        upstreamCaFile: roots,
-      };
-    },
+    config: (base, caDir) =>
+      withBoundCredential(base, caDir, { name: "raw", secret: RAW_SECRET, stub: RAW_STUB, host: "raw.example.test", headers: ["x-api-key"], caPem: upstream.caPem }),
   });
 });
 

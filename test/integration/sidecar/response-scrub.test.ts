@@ -7,17 +7,15 @@
 // scrubber's own rules.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { once } from "node:events";
-import { readFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { createServer, type Server, type TLSSocket } from "node:tls";
+import type { Server, TLSSocket } from "node:tls";
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from "node:zlib";
 import WebSocket from "ws";
-import { CertificateAuthority } from "../../../sidecar/ca.js";
 import { leaksSecret } from "../../support/secret-leak.js";
 import { waitFor } from "../../support/wait.js";
-import { baseConfig, connectTunnel, startHarness, tlsOver, type Harness } from "./harness.js";
+import { connectTunnel, startHarness, tlsOver, type Harness, startRawTlsUpstream, withBoundCredential } from "./harness.js";
 
 const REAL = "sk-ant-api03-" + 'HOSTILE/real+value="q"&0123456789abcdef';
 const FAKE = "sk-ant-api03-" + "HOSTILEstubSTUBstubSTUBstub0123456789abcd";
@@ -131,24 +129,11 @@ function serveHostile(socket: TLSSocket): void {
 }
 
 before(async () => {
-  const ca = await CertificateAuthority.create();
-  const leaf = await ca.mintLeaf("hostile.example.test");
-  hostile = createServer({ key: leaf.keyPem, cert: leaf.certificatePem }, serveHostile);
-  hostile.listen(0, "127.0.0.1");
-  await once(hostile, "listening");
-  hostilePort = (hostile.address() as { port: number }).port;
+  const upstream = await startRawTlsUpstream("hostile.example.test", serveHostile);
+  [hostile, hostilePort] = [upstream.server, upstream.port];
   h = await startHarness({
-    config: (upstream, caDir) => {
-      const roots = join(caDir, "roots.crt");
-      writeFileSync(roots, `${readFileSync(upstream.caFile, "utf8")}\n${ca.certificatePem}`);
-      writeFileSync(join(caDir, "hostile"), REAL);
-      const config = baseConfig(upstream, caDir);
-      return {
-        ...config,
-        credentials: [...(config.credentials ?? []), { name: "hostile", stub: FAKE, hosts: ["hostile.example.test"], inject: { headers: ["x-api-key", "authorization"] }, source: { file: { path: join(caDir, "hostile") } } }],
-        upstreamCaFile: roots,
-      };
-    },
+    config: (base, caDir) =>
+      withBoundCredential(base, caDir, { name: "hostile", secret: REAL, stub: FAKE, host: "hostile.example.test", headers: ["x-api-key", "authorization"], caPem: upstream.caPem }),
   });
 });
 
